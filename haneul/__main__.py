@@ -1,0 +1,5 @@
+import sys
+
+from haneul.cli import main
+
+sys.exit(main())

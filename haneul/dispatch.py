@@ -1,0 +1,160 @@
+"""From an HTTP request to a service method and back.
+
+    identity -> routing -> codec.parse -> validate -> Service.<operation>(ctx, request)
+             -> codec.serialize (or serialize_error)
+
+`Dispatcher.call` is the in-process entry other services use (Step Functions tasks,
+API Gateway integrations): same validation, same errors, no HTTP.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+
+from haneul import catalog, identity, registry, routing
+from haneul.context import RequestContext
+from haneul.errors import AwsError
+from haneul.protocol import get_codec as codec_for
+from haneul.protocol import validate
+from haneul.protocol.message import HttpRequest, HttpResponse
+from haneul.protocol.shapes import service_spec
+
+log = logging.getLogger("haneul.request")
+_xform_cache: dict[str, str] = {}
+
+
+def xform_name(name: str) -> str:
+    """botocore.xform_name without importing botocore: "GetQueueURL" -> "get_queue_url"."""
+    out = _xform_cache.get(name)
+    if out is None:
+        import re
+        s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+        s = re.sub(r"([a-z\d])([A-Z])", r"\1_\2", s)
+        out = _xform_cache[name] = s.replace("-", "_").lower()
+    return out
+
+
+class Dispatcher:
+    def __init__(self, store, app=None):
+        self.store = store
+        self.app = app
+        self._services: dict[str, object] = {}
+        self._methods: dict[tuple[str, str], tuple] = {}
+
+    # -- services ----------------------------------------------------------------------
+    def service(self, name: str):
+        svc = self._services.get(name)
+        if svc is None and name in registry.SERVICES:
+            cls = registry.load_class(name)
+            self.store.migrate(name, cls.SCHEMA)
+            svc = self._services[name] = cls(self.app)
+        return svc
+
+    def loaded(self) -> list[str]:
+        return list(self._services)
+
+    def method(self, service: str, operation: str):
+        key = (service, operation)
+        found = self._methods.get(key)
+        if found is None:
+            svc = self.service(service)
+            fn = getattr(svc, xform_name(operation), None) if svc is not None else None
+            found = (svc, fn, inspect.iscoroutinefunction(fn) if fn else False)
+            self._methods[key] = found
+        return found
+
+    # -- HTTP --------------------------------------------------------------------------
+    async def handle(self, req: HttpRequest) -> tuple[HttpResponse, RequestContext, str, str]:
+        """Answer one request; also returns what the access log needs."""
+        cred = identity.parse_credential(req.headers, req.params if "X-Amz-" in req.query or "AWSAccessKeyId" in req.query else [])
+        principal = identity.principal_for(cred, self.store)
+        host = req.host or "localhost"
+        ctx = RequestContext(
+            account=principal.account,
+            region=(cred.region if cred is not None and cred.region else identity.DEFAULT_REGION),
+            store=self.store, principal=principal, endpoint=f"{req.scheme}://{host}",
+            host=host, headers=req.headers, app=self.app, request_id=str(uuid.uuid4()))
+        spec = op = None
+        codec = None
+        try:
+            target = routing.route(req, cred)
+            ctx.service, ctx.operation, ctx.protocol = target.service, target.operation or "", target.protocol
+            codec = codec_for(target.protocol)
+            if target.service not in catalog.services():
+                raise AwsError("NotImplementedException",
+                               f"Haneul does not serve {target.service} requests yet", 501)
+            spec = service_spec(target.service)
+            op = spec.operation(target.operation)
+            request = codec.parse(op, req, target)
+            output = await self.invoke(ctx, spec, op, request)
+            resp = codec.serialize(op, output, ctx)
+        except AwsError as err:
+            resp = self.error_response(err, spec, op, codec, req, ctx)
+        except Exception:
+            log.exception("internal error in %s.%s", ctx.service, ctx.operation)
+            err = AwsError("InternalFailure", "The request processing has failed because of an "
+                           "unknown error, exception or failure.", 500, sender=False)
+            resp = self.error_response(err, spec, op, codec, req, ctx)
+        resp.headers.append(("x-amzn-RequestId", ctx.request_id))
+        if ctx.protocol == "rest-xml":
+            resp.headers.append(("x-amz-request-id", ctx.request_id))
+        return resp, ctx, ctx.service or "-", ctx.operation or "-"
+
+    def error_response(self, err, spec, op, codec, req, ctx) -> HttpResponse:
+        if codec is None:
+            codec = codec_for(_guess_protocol(req))
+        if spec is not None and err.query_code is None:
+            svc = self._services.get(spec.name)
+            codes = getattr(svc, "QUERY_ERROR_CODES", None)
+            if codes:
+                err.query_code = codes.get(err.code)
+        return codec.serialize_error(spec, op, err, ctx)
+
+    # -- the call itself ---------------------------------------------------------------
+    async def invoke(self, ctx: RequestContext, spec, op, request: dict):
+        svc, fn, is_async = self.method(spec.name, op.name)
+        if fn is None:
+            if svc is None:
+                raise AwsError("NotImplementedException",
+                               f"Haneul does not implement the {spec.name} service yet "
+                               f"(operation {op.name})", 501)
+            raise AwsError("NotImplementedException",
+                           f"Haneul does not implement {spec.name}.{op.name} yet", 501)
+        if op.input is not None:
+            problems = validate.validate(op.input, request)
+            if problems:
+                raise AwsError(getattr(svc, "VALIDATION_ERROR", "ValidationException"),
+                               validate.message(problems), 400)
+        if is_async:
+            return await fn(ctx, request)
+        with self.store.transaction() as db:
+            ctx.db = db
+            try:
+                return fn(ctx, request)
+            finally:
+                ctx.db = None
+
+    async def call(self, ctx: RequestContext, service: str, operation: str, request: dict) -> dict:
+        """In-process call from another service, as `ctx`'s caller."""
+        spec = service_spec(service)
+        op = spec.operation(operation)
+        if op is None:
+            raise routing.unknown_operation(service, operation)
+        sub = RequestContext(account=ctx.account, region=ctx.region, store=self.store,
+                             service=service, operation=operation, principal=ctx.principal,
+                             endpoint=ctx.endpoint, host=ctx.host, app=self.app, clock=ctx.clock)
+        return await self.invoke(sub, spec, op, request)
+
+
+def _guess_protocol(req: HttpRequest) -> str:
+    if req.headers.get("smithy-protocol") == "rpc-v2-cbor":
+        return "smithy-rpc-v2-cbor"
+    if "x-amz-target" in req.headers:
+        return "json"
+    if "x-www-form-urlencoded" in req.headers.get("content-type", "") or "Action=" in req.query:
+        return "query"
+    return "rest-xml" if "/" in req.path[1:] or not req.headers.get("content-type", "").endswith("json") else "rest-json"
+
+

@@ -1,0 +1,98 @@
+"""REST routes compiled from each operation's `requestUri` (and host prefix).
+
+A requestUri such as "/{Bucket}/{Key+}?uploads" becomes a regular expression for the
+path plus the literal query keys that must be present.  When several routes match, the
+most specific wins: more literal query keys, then longer literal path, then no greedy label.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, unquote
+
+from haneul.protocol.shapes import Operation, ServiceSpec
+
+_LABEL = re.compile(r"\{([^}]+)\}")
+
+
+class Route:
+    __slots__ = ("op", "method", "regex", "labels", "query", "score")
+
+    def __init__(self, op: Operation):
+        self.op = op
+        self.method = op.method
+        path, _, query = op.request_uri.partition("?")
+        pattern, labels, pos, literal = [], [], 0, 0
+        for i, m in enumerate(_LABEL.finditer(path)):
+            pattern.append(re.escape(path[pos:m.start()]))
+            literal += m.start() - pos
+            name = m.group(1)
+            greedy = name.endswith("+")
+            name = name.rstrip("+")
+            labels.append((f"g{i}", name, greedy))
+            pattern.append(f"(?P<g{i}>.+)" if greedy else f"(?P<g{i}>[^/]+)")
+            pos = m.end()
+        pattern.append(re.escape(path[pos:]))
+        literal += len(path) - pos
+        tail = "/?" if not path.endswith("/") and path != "/" else ""
+        self.regex = re.compile("^" + "".join(pattern) + tail + "$")
+        self.labels = labels
+        self.query = parse_qsl(query, keep_blank_values=True)
+        greedy = any(g for _, _, g in labels)
+        self.score = (len(self.query), literal, not greedy)
+
+    def match(self, path: str, params: dict[str, list[str]]) -> dict[str, str] | None:
+        for key, value in self.query:
+            got = params.get(key)
+            if got is None or (value and value not in got):
+                return None
+        m = self.regex.match(path)
+        if m is None:
+            return None
+        out = {}
+        for group, name, greedy in self.labels:
+            out[name] = unquote(m.group(group))
+        return out
+
+
+def routes(spec: ServiceSpec) -> dict[str, list[Route]]:
+    cached = spec.cache.get("routes")
+    if cached is None:
+        cached = {}
+        for name in spec.operation_names:
+            route = Route(spec.operation(name))
+            cached.setdefault(route.method, []).append(route)
+        for method_routes in cached.values():
+            method_routes.sort(key=lambda r: r.score, reverse=True)
+        spec.cache["routes"] = cached
+    return cached
+
+
+def match(spec: ServiceSpec, method: str, path: str,
+          params: list[tuple[str, str]]) -> tuple[Operation, dict[str, str]] | None:
+    grouped: dict[str, list[str]] = {}
+    for k, v in params:
+        grouped.setdefault(k, []).append(v)
+    for route in routes(spec).get(method, ()):
+        labels = route.match(path, grouped)
+        if labels is not None:
+            return route.op, labels
+    return None
+
+
+def host_labels(op: Operation, host: str) -> dict[str, str]:
+    """Values of `hostLabel` members from a host such as "123456789012.localhost"."""
+    template = op.host_prefix
+    if not template or "{" not in template:
+        return {}
+    cached = op._cache.get("host_regex")
+    if cached is None:
+        parts, pos = [], 0
+        for m in _LABEL.finditer(template):
+            parts.append(re.escape(template[pos:m.start()]))
+            parts.append(f"(?P<{m.group(1)}>[A-Za-z0-9-]+)")
+            pos = m.end()
+        parts.append(re.escape(template[pos:]))
+        cached = op._cache["host_regex"] = re.compile("^" + "".join(parts))
+    m = cached.match(host)
+    return m.groupdict() if m else {}

@@ -1,0 +1,195 @@
+"""The model's constraints checked before dispatch, with AWS's messages:
+
+  1 validation error detected: Value 'x' at 'name' failed to satisfy constraint:
+  Member must have length less than or equal to 10
+
+Paths name members with a lower-case first letter and list items as `list.N.member`,
+as AWS's front ends do.  Patterns are not anchored (Smithy's rule); Java-only regex
+classes such as \\p{L} are translated to Python equivalents.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+_LETTERS = ("a-zA-Z\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u03ff"
+            "\u0400-\u052f\u0531-\u0587\u05d0-\u05ea\u0620-\u064a\u0900-\u0939\u0e01-\u0e30"
+            "\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af")
+# Java-only classes as the contents of a Python character class.
+_PROPS = {
+    "L": _LETTERS, "IsAlphabetic": _LETTERS, "Lu": "A-Z\u00c0-\u00de", "Ll": "a-z\u00df-\u00ff",
+    "N": "0-9\u00b2\u00b3\u00b9\u00bc-\u00be\u0660-\u0669", "Nd": "0-9", "Digit": "0-9",
+    "Z": " \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000", "Zs": " \u00a0\u3000",
+    "P": "!-#%-*,-/:;?@\\[-\\]_{}\u00a1\u00a7\u00ab\u00b6\u00b7\u00bb\u00bf",
+    "Punct": "!-/:-@\\[-`{-~", "S": "$+<=>^`|~\u00a2-\u00a6\u00a8\u00a9\u00ac\u00ae-\u00b1",
+    "Alnum": "a-zA-Z0-9", "Alpha": "a-zA-Z", "XDigit": "0-9a-fA-F", "ASCII": "\x00-\x7f",
+    "Print": "\x20-\x7e", "Graph": "\x21-\x7e", "Cntrl": "\x00-\x1f\x7f", "Space": "\s",
+    "Upper": "A-Z", "Lower": "a-z", "C": "\x00-\x1f\x7f-\x9f", "M": "\u0300-\u036f",
+    "Cc": "\x00-\x1f\x7f-\x9f",
+}
+_PROP_RE = re.compile(r"\\([pP])\{(?:Is)?([A-Za-z]+)\}")
+_BAD = object()
+
+
+_SURROGATES = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
+
+
+def _pair(m) -> str:
+    hi, lo = int(m.group(1), 16), int(m.group(2), 16)
+    return "\\U%08x" % (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+
+
+def _translate(text: str) -> str:
+    """Rewrite Java's \\p{...} classes and UTF-16 surrogate pairs; raise re.error when a
+    class cannot be expressed."""
+    text = _SURROGATES.sub(_pair, text)
+    out, depth, i = [], 0, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            m = _PROP_RE.match(text, i)
+            if m:
+                content = _PROPS.get(m.group(2)) or _PROPS.get("Is" + m.group(2))
+                if content is None or (m.group(1) == "P" and depth):
+                    raise re.error(f"unsupported class {m.group(0)}")
+                if depth:
+                    out.append(content)
+                else:
+                    out.append(("[^" if m.group(1) == "P" else "[") + content + "]")
+                i = m.end()
+                continue
+            out.append(text[i:i + 2])
+            i += 2
+            continue
+        if c == "[":
+            depth += 1
+        elif c == "]" and depth:
+            depth -= 1
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def compile_pattern(shape):
+    cached = shape._cache.get("pattern")
+    if cached is not None:
+        return None if cached is _BAD else cached
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)   # Java's "[a-z&&...]"-looking text
+            compiled = re.compile(_translate(shape.pattern))
+    except re.error:
+        compiled = _BAD
+    shape._cache["pattern"] = compiled
+    return None if compiled is _BAD else compiled
+
+
+def _java_str(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_java_str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_java_str(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (bytes, bytearray)):
+        return "java.nio.HeapByteBuffer[pos=0 lim=%d cap=%d]" % (len(value), len(value))
+    return str(value)
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def validate(shape, value, max_errors: int = 100) -> list[str]:
+    errors: list[str] = []
+    if shape is not None:
+        _check(shape, value, "", errors)
+    return errors
+
+
+def _fail(errors, value, path, constraint):
+    shown = "null" if value is None else f"'{_java_str(value)}'"
+    errors.append(f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}")
+
+
+def _check(shape, value, path, errors):
+    t = shape.type
+    if t == "structure":
+        if shape.document or not isinstance(value, dict):
+            return
+        members = shape.members
+        for req in shape.required:
+            if value.get(req) is None and req in members:
+                _fail(errors, None, _join(path, _lower_first(req)), "Member must not be null")
+        for name, v in value.items():
+            member = members.get(name)
+            if member is not None and v is not None:
+                _check(member, v, _join(path, _lower_first(name)), errors)
+        return
+    if t == "list":
+        if not isinstance(value, list):
+            return
+        _length(shape, value, len(value), path, errors)
+        member = shape.member
+        if member.type in ("string", "structure", "list", "map", "integer", "long", "blob") and (
+                member.min is not None or member.max is not None or member.pattern or member.enum
+                or member.type in ("structure", "list", "map")):
+            for i, v in enumerate(value, 1):
+                if v is not None:
+                    _check(member, v, f"{path}.{i}.member", errors)
+        return
+    if t == "map":
+        if not isinstance(value, dict):
+            return
+        _length(shape, value, len(value), path, errors)
+        for k, v in value.items():
+            _check(shape.key, k, f"{path}.{k}.member.key", errors)
+            if v is not None:
+                _check(shape.value, v, f"{path}.{k}.member.value", errors)
+        return
+    if t == "string":
+        if not isinstance(value, str):
+            return
+        _length(shape, value, len(value), path, errors)
+        if shape.enum and value not in shape.enum:
+            _fail(errors, value, path, "Member must satisfy enum value set: [" + ", ".join(shape.enum) + "]")
+        if shape.pattern:
+            pattern = compile_pattern(shape)
+            if pattern is not None and pattern.search(value) is None:
+                _fail(errors, value, path, f"Member must satisfy regular expression pattern: {shape.pattern}")
+        return
+    if t == "blob":
+        if isinstance(value, (bytes, bytearray)):
+            _length(shape, value, len(value), path, errors)
+        return
+    if t in ("integer", "long", "float", "double", "short", "byte"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return
+        if shape.min is not None and value < shape.min:
+            _fail(errors, value, path, f"Member must have value greater than or equal to {_num(shape.min)}")
+        if shape.max is not None and value > shape.max:
+            _fail(errors, value, path, f"Member must have value less than or equal to {_num(shape.max)}")
+
+
+def _num(n):
+    return int(n) if isinstance(n, float) and n.is_integer() else n
+
+
+def _length(shape, value, n, path, errors):
+    if shape.min is not None and n < shape.min:
+        _fail(errors, value, path, f"Member must have length greater than or equal to {_num(shape.min)}")
+    if shape.max is not None and n > shape.max:
+        _fail(errors, value, path, f"Member must have length less than or equal to {_num(shape.max)}")
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def message(errors: list[str]) -> str:
+    n = len(errors)
+    head = f"{n} validation error{'s' if n != 1 else ''} detected: "
+    return head + "; ".join(errors)

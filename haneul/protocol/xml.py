@@ -1,0 +1,210 @@
+"""Shape-directed XML for rest-xml bodies and query/ec2 responses.
+
+Output is written as text (faster than building an ElementTree); input is parsed with
+defusedxml, which refuses entity expansion and external references.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from xml.etree.ElementTree import Element
+from xml.sax.saxutils import escape, quoteattr
+
+from defusedxml import ElementTree as SafeET
+
+from haneul.protocol import timestamps
+from haneul.protocol.tree import WireTypeError
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _ns_attr(shape) -> str:
+    ns = shape.ser.get("xmlNamespace")
+    if not ns:
+        return ""
+    if isinstance(ns, dict):
+        name = f"xmlns:{ns['prefix']}" if ns.get("prefix") else "xmlns"
+        return f" {name}={quoteattr(ns['uri'])}"
+    return f" xmlns={quoteattr(ns)}"
+
+
+def scalar_text(shape, value, default_ts: str = "iso8601") -> str:
+    t = shape.type
+    if t == "boolean":
+        return "true" if value else "false"
+    if t == "timestamp":
+        return str(timestamps.format(value, shape.ser.get("timestampFormat", default_ts)))
+    if t == "blob":
+        if isinstance(value, str):
+            value = value.encode()
+        return base64.b64encode(value).decode()
+    if t in ("float", "double"):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    return str(value)
+
+
+class XmlWriter:
+    """`list_member_default` is "member" for rest-xml/query and "item" for ec2."""
+
+    def __init__(self, list_member_default: str = "member", name_of=None):
+        self.list_member_default = list_member_default
+        self.name_of = name_of or (lambda shape, default: shape.ser.get("name", default))
+
+    def element(self, out: list, shape, value, name: str, extra_attrs: str = "") -> None:
+        t = shape.type
+        if t == "structure":
+            self.structure(out, shape, value, name, extra_attrs)
+        elif t == "list":
+            self.list(out, shape, value, name)
+        elif t == "map":
+            self.map(out, shape, value, name)
+        else:
+            out.append(f"<{name}{_ns_attr(shape)}>{escape(scalar_text(shape, value))}</{name}>")
+
+    def structure(self, out, shape, value, name, extra_attrs=""):
+        attrs = [_ns_attr(shape), extra_attrs]
+        body: list[str] = []
+        self.members(body, shape, value, attrs)
+        out.append(f"<{name}{''.join(attrs)}>")
+        out.extend(body)
+        out.append(f"</{name}>")
+
+    def members(self, body, shape, value, attrs) -> None:
+        for mname, member in shape.members.items():
+            v = value.get(mname)
+            if v is None or member.ser.get("location"):
+                continue
+            if member.ser.get("xmlAttribute"):
+                attrs.append(f" {member.ser.get('name', mname)}={quoteattr(scalar_text(member, v))}")
+                continue
+            self.element(body, member, v, self.name_of(member, mname))
+
+    def list(self, out, shape, value, name):
+        member = shape.member
+        if shape.flattened:
+            item_name = member.ser.get("name", name)
+            for v in value:
+                self.element(out, member, v, item_name)
+            return
+        item_name = member.ser.get("name", self.list_member_default)
+        out.append(f"<{name}{_ns_attr(shape)}>")
+        for v in value:
+            self.element(out, member, v, item_name)
+        out.append(f"</{name}>")
+
+    def map(self, out, shape, value, name):
+        key_name = shape.key.ser.get("name", "key")
+        value_name = shape.value.ser.get("name", "value")
+        if not shape.flattened:
+            out.append(f"<{name}{_ns_attr(shape)}>")
+        for k, v in value.items():
+            out.append(f"<{name}>" if shape.flattened else "<entry>")
+            self.element(out, shape.key, k, key_name)
+            self.element(out, shape.value, v, value_name)
+            out.append(f"</{name}>" if shape.flattened else "</entry>")
+        if not shape.flattened:
+            out.append(f"</{name}>")
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def parse_xml(body: bytes) -> Element:
+    try:
+        return SafeET.fromstring(body)
+    except Exception as e:  # ParseError, EntitiesForbidden, DTDForbidden ...
+        raise MalformedXml(f"The XML you provided was not well-formed or did not validate "
+                                f"against our published schema ({type(e).__name__})") from None
+
+
+class MalformedXml(WireTypeError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.code = "MalformedXML"
+
+
+def _tag(node) -> str:
+    tag = node.tag
+    return tag.rsplit("}", 1)[1] if tag[:1] == "{" else tag
+
+
+def scalar_from_text(shape, text: str, path: str):
+    t = shape.type
+    try:
+        if t in ("integer", "long", "short", "byte", "biginteger"):
+            return int(text)
+        if t in ("float", "double", "bigdecimal"):
+            return float(text)
+        if t == "boolean":
+            if text not in ("true", "false"):
+                raise ValueError
+            return text == "true"
+        if t == "timestamp":
+            return timestamps.parse(text)
+        if t == "blob":
+            return base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error, OverflowError):
+        raise WireTypeError(f"Invalid value '{text}' for '{path}'") from None
+    return text
+
+
+def read_xml(shape, node, path: str = ""):
+    t = shape.type
+    if t == "structure":
+        children: dict[str, list] = {}
+        for child in node:
+            children.setdefault(_tag(child), []).append(child)
+        out = {}
+        for mname, member in shape.members.items():
+            if member.ser.get("location"):
+                continue
+            mpath = f"{path}.{mname}" if path else mname
+            if member.ser.get("xmlAttribute"):
+                attr = member.ser.get("name", mname)
+                for key, val in node.attrib.items():
+                    local = key.rsplit("}", 1)[1] if key[:1] == "{" else key
+                    if key == attr or local == attr.split(":")[-1]:
+                        out[mname] = scalar_from_text(member, val, mpath)
+                continue
+            wire = member.ser.get("name", mname)
+            if member.type == "list" and member.flattened:
+                wire = member.member.ser.get("name", wire)
+                nodes = children.get(wire)
+                if nodes is not None:
+                    out[mname] = [read_xml(member.member, n, f"{mpath}.{i}") for i, n in enumerate(nodes, 1)]
+                continue
+            if member.type == "map" and member.flattened:
+                nodes = children.get(wire)
+                if nodes is not None:
+                    out[mname] = _read_entries(member, nodes, mpath)
+                continue
+            nodes = children.get(wire)
+            if nodes:
+                out[mname] = read_xml(member, nodes[0], mpath)
+        return out
+    if t == "list":
+        return [read_xml(shape.member, child, f"{path}.{i}") for i, child in enumerate(node, 1)]
+    if t == "map":
+        return _read_entries(shape, list(node), path)
+    return scalar_from_text(shape, node.text or "", path)
+
+
+def _read_entries(shape, entries, path):
+    key_name = shape.key.ser.get("name", "key")
+    value_name = shape.value.ser.get("name", "value")
+    out = {}
+    for entry in entries:
+        key = value = None
+        for child in entry:
+            tag = _tag(child)
+            if tag == key_name:
+                key = read_xml(shape.key, child, path)
+            elif tag == value_name:
+                value = read_xml(shape.value, child, f"{path}.{key}")
+        if key is not None:
+            out[key] = value
+    return out

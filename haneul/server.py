@@ -1,0 +1,149 @@
+"""The ASGI application: one event loop, raw ASGI (no framework on the hot path)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import orjson
+
+from haneul import __version__, registry
+from haneul.config import Config
+from haneul.dispatch import Dispatcher
+from haneul.protocol.message import HttpRequest
+from haneul.store import Store
+
+log = logging.getLogger("haneul")
+access_log = logging.getLogger("haneul.request")
+
+
+class App:
+    def __init__(self, config: Config | None = None):
+        self.config = config or Config.from_env()
+        self.store: Store | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.started = time.time()
+        self.internal = {
+            "/_haneul/health": self.health,
+            "/_localstack/health": self.health,
+            "/_haneul/reset": self.reset,
+            "/moto-api/reset": self.reset,
+        }
+
+    # -- lifespan ------------------------------------------------------------------------
+    def open(self) -> None:
+        if self.store is None:
+            self.store = Store(None if self.config.ephemeral else self.config.data_dir)
+            self.dispatcher = Dispatcher(self.store, self)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    async def __call__(self, scope, receive, send):
+        kind = scope["type"]
+        if kind == "http":
+            await self.http(scope, receive, send)
+        elif kind == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    try:
+                        self.open()
+                    except Exception as e:  # pragma: no cover - reported to uvicorn
+                        await send({"type": "lifespan.startup.failed", "message": str(e)})
+                        return
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    self.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+
+    # -- requests ------------------------------------------------------------------------
+    async def http(self, scope, receive, send):
+        started = time.perf_counter()
+        if self.store is None:
+            self.open()
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1").split("?", 1)[0]
+        headers: dict[str, str] = {}
+        for k, v in scope["headers"]:
+            key = k.decode("latin-1").lower()
+            val = v.decode("latin-1")
+            headers[key] = f"{headers[key]},{val}" if key in headers else val
+        method = scope["method"]
+
+        handler = self.internal.get(path)
+        if handler is not None:
+            status, doc = await handler(method)
+            await _send(send, status, [(b"content-type", b"application/json")], orjson.dumps(doc))
+            return
+
+        body = b""
+        limit = self.config.max_body
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            await _send(send, 413, [(b"content-type", b"application/json")],
+                        orjson.dumps({"__type": "RequestEntityTooLarge",
+                                      "message": f"Request body is larger than {limit} bytes"}))
+            return
+        more = True
+        chunks = []
+        size = 0
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    await _send(send, 413, [(b"content-type", b"application/json")],
+                                orjson.dumps({"__type": "RequestEntityTooLarge",
+                                              "message": f"Request body is larger than {limit} bytes"}))
+                    return
+                chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+        req = HttpRequest(method, path, scope.get("query_string", b"").decode("latin-1"), headers,
+                          body, headers.get("host", ""), scope.get("scheme", "http"))
+        resp, ctx, service, operation = await self.dispatcher.handle(req)
+        out_headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in resp.headers]
+        payload = resp.body
+        if isinstance(payload, (bytes, bytearray)):
+            await _send(send, resp.status, out_headers, payload)
+        else:   # an async iterator of chunks (streamed bodies)
+            await send({"type": "http.response.start", "status": resp.status, "headers": out_headers})
+            async for chunk in payload:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info("%s %s %s %d %.1fms", service, operation, ctx.account, resp.status,
+                            (time.perf_counter() - started) * 1000)
+
+    # -- introspection -----------------------------------------------------------------
+    async def health(self, method: str):
+        loaded = set(self.dispatcher.loaded()) if self.dispatcher else set()
+        services = {name: ("running" if name in loaded else "available") for name in registry.SERVICES}
+        return 200, {"services": services, "edition": "haneul", "version": __version__,
+                     "uptime": round(time.time() - self.started, 3),
+                     "persistence": not self.config.ephemeral}
+
+    async def reset(self, method: str):
+        if method not in ("POST", "PUT", "DELETE"):
+            return 405, {"message": "use POST to reset all state"}
+        self.store.reset()
+        return 200, {"status": "reset"}
+
+
+async def _send(send, status: int, headers: list, body: bytes) -> None:
+    headers = list(headers)
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(config: Config | None = None) -> App:
+    return App(config)
