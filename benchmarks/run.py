@@ -1,0 +1,393 @@
+"""Benchmark runner: Haneul against moto and ministack, in one run, on this machine.
+
+For each selected server: cold start (process start to the first successful AWS call,
+median of a few runs), idle RSS, then every selected operation at 1, 8 and 64 connections
+with wrk (see load.py). Prints one table per operation with Haneul's ratio to each peer,
+and writes the results as JSON under benchmarks/results/.
+
+    .venv/bin/python benchmarks/run.py
+    .venv/bin/python benchmarks/run.py --servers haneul,moto --ops ssm.GetParameter --duration 5
+
+The peers come from benchmarks/peers.sh setup (a scratch venv outside the project).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import load  # noqa: E402
+from operations import OPERATIONS  # noqa: E402
+
+PEERS_BIN = HERE / ".peers" / "venv" / "bin"
+RESULTS = HERE / "results"
+HANEUL_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+@dataclass(frozen=True)
+class Server:
+    """How to start one server: argv and environment, with {port} filled in."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path = ROOT
+    requires: tuple[Path, ...] = ()
+    hint: str = ""
+
+
+SERVERS: dict[str, Server] = {
+    "haneul": Server(
+        (str(HANEUL_PYTHON if HANEUL_PYTHON.exists() else sys.executable),
+         "-m", "haneul", "start", "--port", "{port}", "--ephemeral"),
+        requires=(ROOT / "haneul" / "cli.py", ROOT / "haneul" / "server.py"),
+        hint="haneul's CLI and server are not written yet",
+    ),
+    "moto": Server(
+        (str(PEERS_BIN / "moto_server"), "-p", "{port}"),
+        requires=(PEERS_BIN / "moto_server",),
+        hint="run benchmarks/peers.sh setup",
+    ),
+    "ministack": Server(
+        (str(PEERS_BIN / "ministack"),),
+        env={"GATEWAY_PORT": "{port}"},
+        requires=(PEERS_BIN / "ministack",),
+        hint="run benchmarks/peers.sh setup",
+    ),
+    # Not a peer: the HTTP stack's ceiling on this machine (see bare_asgi.py); opt-in.
+    "bare": Server(
+        (str(HANEUL_PYTHON if HANEUL_PYTHON.exists() else sys.executable), "-m", "uvicorn",
+         "bare_asgi:app", "--port", "{port}", "--log-level", "warning", "--no-access-log"),
+        cwd=HERE,
+    ),
+}
+DEFAULT_SERVERS = ("haneul", "moto", "ministack")
+
+
+# --- processes ---------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Running:
+    """One server process started in its own session (so stopping it stops its children)."""
+
+    def __init__(self, name: str, server: Server, log_dir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = [a.format(port=self.port) for a in server.argv]
+        env = dict(os.environ, **{k: v.format(port=self.port) for k, v in server.env.items()})
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "ab")
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(argv, env=env, cwd=server.cwd, stdout=self._log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+
+    def wait_ready(self, probes: list[load.RawRequest], limit: float = 60.0) -> float:
+        """Seconds from process start to the first 2xx answer to any probe."""
+        rebased = [rebase(p, self.url) for p in probes]
+        last = "no answer"
+        while time.perf_counter() - self.started < limit:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
+            for probe in rebased:
+                try:
+                    status, body = load.send_once(probe, timeout=10)
+                except OSError:
+                    break  # not listening yet
+                if 200 <= status < 300:
+                    return time.perf_counter() - self.started
+                last = f"HTTP {status}: {body[:200]!r}"
+            else:
+                time.sleep(0.02)
+                continue
+            time.sleep(0.003)
+        raise RuntimeError(f"{self.name} not ready after {limit:.0f} s ({last}); see {self.log_path}")
+
+    def rss_mb(self) -> float:
+        """VmRSS of the process and its descendants, in MB."""
+        return sum(_vmrss_kb(pid) for pid in _tree(self.proc.pid)) / 1024
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        self._log.close()
+
+
+def _vmrss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def rebase(request: load.RawRequest, url: str) -> load.RawRequest:
+    return load.RawRequest(request.method, url + request.path, request.headers, request.body)
+
+
+def probe_requests(url: str) -> list[load.RawRequest]:
+    """The readiness calls: STS GetCallerIdentity, else SQS ListQueues."""
+    endpoint = load.Endpoint(url)
+    return [endpoint.sign("sts", "GetCallerIdentity", {}), endpoint.sign("sqs", "ListQueues", {})]
+
+
+# --- the run -----------------------------------------------------------------------------
+
+def measure_server(name: str, args: argparse.Namespace, ops: list[str], log_dir: Path) -> dict:
+    server = SERVERS[name]
+    result: dict = {"server": name, "operations": []}
+    cold = []
+    for _ in range(args.cold_start_runs):
+        running = Running(name, server, log_dir)
+        try:
+            cold.append(running.wait_ready(probe_requests(running.url)) * 1000)
+        finally:
+            running.stop()
+    if cold:
+        result["cold_start_ms"] = {"median": round(statistics.median(cold), 1),
+                                   "runs": [round(c, 1) for c in cold]}
+        print(f"  cold start: median {statistics.median(cold):.0f} ms  "
+              f"(runs: {', '.join(f'{c:.0f}' for c in cold)})")
+    running = Running(name, server, log_dir)
+    try:
+        running.wait_ready(probe_requests(running.url))
+        time.sleep(0.5)
+        result["idle_rss_mb"] = round(running.rss_mb(), 1)
+        print(f"  idle RSS after one call: {result['idle_rss_mb']:.1f} MB")
+        for op_name in ops:
+            op = OPERATIONS[op_name]
+            print(f"  {op_name}")
+            try:
+                measured = load.measure_operation(running.url, op_name, op, args.levels,
+                                                  args.duration, args.warmup,
+                                                  log=lambda m: print(m, flush=True))
+            except Exception as exc:
+                measured = {"operation": op_name, "runs": [], "failed": str(exc)}
+                print(f"    failed: {exc}")
+            result["operations"].append(measured)
+        result["rss_after_mb"] = round(running.rss_mb(), 1)
+    finally:
+        running.stop()
+    return result
+
+
+def selected_ops(args: argparse.Namespace, server: str) -> list[str]:
+    if args.ops:
+        return args.ops
+    return [n for n, o in OPERATIONS.items() if o.default and (o.servers is None or server in o.servers)]
+
+
+def machine_info() -> dict:
+    def peer_version(package: str) -> str | None:
+        for site in (HERE / ".peers" / "venv" / "lib").glob("python*/site-packages"):
+            for dist in site.glob(f"{package}-*.dist-info"):
+                return dist.name[len(package) + 1:-len(".dist-info")]
+        return None
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "haneul_commit": commit,
+        "moto": peer_version("moto"),
+        "ministack": peer_version("ministack"),
+        "wrk": (wrk.stdout or wrk.stderr).split("Copyright")[0].strip(),
+    }
+
+
+# --- tables ------------------------------------------------------------------------------
+
+def _best(results: list[dict], server: str, op: str, connections: int) -> dict | None:
+    for r in results:
+        if r["server"] == server:
+            for measured in r["operations"]:
+                if measured["operation"] == op:
+                    for run in measured["runs"]:
+                        if run["connections"] == connections and "rps" in run:
+                            return run
+    return None
+
+
+def tables(results: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
+    servers = [r["server"] for r in results]
+    peers = [s for s in servers if s not in ("haneul", "bare")]
+    out = []
+    ops = list(dict.fromkeys(m["operation"] for r in results for m in r["operations"]))
+    for op in ops:
+        header = ["server", "conns", "req/s", "p50 ms", "p99 ms", "errors"]
+        if "haneul" in servers:
+            header += [f"haneul / {p}" for p in peers]
+        rows = []
+        for r in results:
+            measured = next((m for m in r["operations"] if m["operation"] == op), None)
+            if measured is None:
+                continue
+            if measured.get("failed"):
+                rows.append([r["server"], "-", "failed", "", "", measured["failed"][:60]])
+            for run in measured["runs"]:
+                if "rps" not in run:
+                    rows.append([r["server"], str(run["connections"]), "failed", "", "",
+                                 run.get("failed", "")[:60]])
+                    continue
+                row = [r["server"], str(run["connections"]), f"{run['rps']:,.0f}",
+                       f"{run['p50_ms']:.2f}", f"{run['p99_ms']:.2f}", f"{run['errors']:,}"]
+                if "haneul" in servers:
+                    for peer in peers:
+                        mine = _best(results, "haneul", op, run["connections"])
+                        theirs = _best(results, peer, op, run["connections"])
+                        ok = r["server"] == "haneul" and mine and theirs and theirs["rps"]
+                        row.append(f"{mine['rps'] / theirs['rps']:.2f}x" if ok else "")
+                rows.append(row)
+        out.append((op, header, rows))
+    header = ["server", "cold start ms (median)", "runs", "idle RSS MB", "RSS after load MB"]
+    rows = []
+    for r in results:
+        cold = r.get("cold_start_ms", {})
+        rows.append([r["server"], f"{cold['median']:.0f}" if cold else "",
+                     ", ".join(f"{c:.0f}" for c in cold.get("runs", [])),
+                     f"{r.get('idle_rss_mb', 0):.1f}", f"{r.get('rss_after_mb', 0):.1f}"])
+    out.append(("start and memory", header, rows))
+    backlog = _best(results, "haneul", "sqs.SendMessage@100k", 8)
+    empty = _best(results, "haneul", "sqs.SendMessage", 8)
+    if backlog and empty:
+        out.append(("haneul SendMessage, 8 connections: 100,000 queued vs empty queue",
+                    ["queue", "req/s", "p50 ms", "p99 ms", "ratio"],
+                    [["empty", f"{empty['rps']:,.0f}", f"{empty['p50_ms']:.2f}", f"{empty['p99_ms']:.2f}", ""],
+                     ["100,000 queued", f"{backlog['rps']:,.0f}", f"{backlog['p50_ms']:.2f}",
+                      f"{backlog['p99_ms']:.2f}", f"{backlog['rps'] / empty['rps']:.2f}x"]]))
+    return out
+
+
+def print_tables(results: list[dict]) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        Console = None
+    for title, header, rows in tables(results):
+        if Console:
+            table = Table(title=title, title_justify="left")
+            for i, name in enumerate(header):
+                table.add_column(name, justify="left" if i == 0 else "right")
+            for row in rows:
+                table.add_row(*row)
+            Console().print(table)
+        else:
+            widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+            print(f"\n{title}")
+            for row in [header, *rows]:
+                print("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
+                                for i, (c, w) in enumerate(zip(row, widths))))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--servers", default=",".join(DEFAULT_SERVERS),
+                        help=f"from: {', '.join(SERVERS)} (default: {', '.join(DEFAULT_SERVERS)})")
+    parser.add_argument("--ops", default="", help=f"from: {', '.join(OPERATIONS)} (default: the usual set)")
+    parser.add_argument("--connections", default=",".join(map(str, load.CONNECTION_LEVELS)))
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per operation")
+    parser.add_argument("--cold-start-runs", type=int, default=3)
+    parser.add_argument("--from-json", help="print the tables of an earlier results file, run nothing")
+    args = parser.parse_args(argv)
+    if args.from_json:
+        print_tables(json.loads(Path(args.from_json).read_text())["results"])
+        return 0
+    args.levels = tuple(int(c) for c in args.connections.split(","))
+    args.ops = [o for o in args.ops.split(",") if o]
+    for op in args.ops:
+        if op not in OPERATIONS:
+            parser.error(f"unknown operation {op!r}; known: {', '.join(OPERATIONS)}")
+    if not load.wrk_available():
+        parser.error("wrk is not installed: run benchmarks/peers.sh setup")
+    servers = []
+    for name in (s for s in args.servers.split(",") if s):
+        if name not in SERVERS:
+            parser.error(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
+        missing = [p for p in SERVERS[name].requires if not p.exists()]
+        if missing:
+            print(f"skipping {name}: {SERVERS[name].hint} (missing {missing[0]})")
+            continue
+        servers.append(name)
+
+    info = machine_info()
+    print(f"{info['date']}  {info['cores']} cores  load {info['loadavg_before'][0]:.2f}  "
+          f"haneul {info['haneul_commit']}  moto {info['moto']}  ministack {info['ministack']}")
+    if info["loadavg_before"][0] > 1.0:
+        print("warning: the machine is busy (1-minute load > 1); the figures will be low")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    log_dir = RESULTS / f"logs-{stamp}"
+    results = []
+    for name in servers:
+        print(f"\n{name}")
+        try:
+            results.append(measure_server(name, args, selected_ops(args, name), log_dir))
+        except Exception as exc:
+            print(f"  failed: {exc}")
+            results.append({"server": name, "operations": [], "failed": str(exc)})
+    print()
+    print_tables(results)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{stamp}.json"
+    settings = {"duration_s": args.duration, "warmup_s": args.warmup, "connections": args.levels,
+                "cold_start_runs": args.cold_start_runs}
+    path.write_text(json.dumps({"machine": info, "settings": settings, "results": results}, indent=2))
+    print(f"\nresults: {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
