@@ -57,6 +57,13 @@ SERVERS: dict[str, Server] = {
         requires=(ROOT / "haneul" / "cli.py", ROOT / "haneul" / "server.py"),
         hint="haneul's CLI and server are not written yet",
     ),
+    # Haneul without its per-request access log (opt-in: shows what the log line costs).
+    "haneul-quiet": Server(
+        (str(HANEUL_PYTHON if HANEUL_PYTHON.exists() else sys.executable),
+         "-m", "haneul", "start", "--port", "{port}", "--ephemeral", "--log-level", "warning"),
+        requires=(ROOT / "haneul" / "cli.py", ROOT / "haneul" / "server.py"),
+        hint="haneul's CLI and server are not written yet",
+    ),
     "moto": Server(
         (str(PEERS_BIN / "moto_server"), "-p", "{port}"),
         requires=(PEERS_BIN / "moto_server",),
@@ -221,7 +228,8 @@ def measure_server(name: str, args: argparse.Namespace, ops: list[str], log_dir:
 def selected_ops(args: argparse.Namespace, server: str) -> list[str]:
     if args.ops:
         return args.ops
-    return [n for n, o in OPERATIONS.items() if o.default and (o.servers is None or server in o.servers)]
+    family = server.split("-")[0]  # haneul-quiet runs what haneul runs
+    return [n for n, o in OPERATIONS.items() if o.default and (o.servers is None or family in o.servers)]
 
 
 def machine_info() -> dict:
@@ -262,7 +270,7 @@ def _best(results: list[dict], server: str, op: str, connections: int) -> dict |
 
 def tables(results: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
     servers = [r["server"] for r in results]
-    peers = [s for s in servers if s not in ("haneul", "bare")]
+    peers = [s for s in servers if s in ("moto", "ministack")]
     out = []
     ops = list(dict.fromkeys(m["operation"] for r in results for m in r["operations"]))
     for op in ops:
