@@ -60,8 +60,12 @@ class Ssm(Service):
 
     @staticmethod
     def _name(ctx: RequestContext, raw: str) -> str | None:
-        """A requested name or ARN -> the name to look up (None: cannot exist here)."""
-        return names.from_arn(names.clean(raw), ctx.region, ctx.account)
+        """A requested name or ARN -> the name to look up (None: cannot exist here).
+        A hierarchy must be named with its leading slash: "b/c" does not find "/b/c"."""
+        name = names.from_arn(names.clean(raw), ctx.region, ctx.account)
+        if name is None or ("/" in name and not name.startswith("/")):
+            return None
+        return name
 
     def _arn(self, ctx: RequestContext, row: sqlite3.Row) -> str:
         return names.parameter_arn(ctx.region, ctx.account, row["key"])
