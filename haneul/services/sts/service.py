@@ -31,6 +31,7 @@ MAX_SCOPED_POLICIES = 3
 ROOT_TASK_POLICIES = ("IAMAuditRootUserCredentials", "IAMCreateRootUserPassword",
                       "IAMDeleteRootUserCredentials", "S3UnlockBucketPolicy", "SQSUnlockQueuePolicy")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
+NAME_RE = re.compile(r"[\w+=,.@-]*")
 TEMPORARY = ("assumed-role", "federated-user", "session")
 
 # Which STS operations temporary credentials may call (AWS's documented restrictions).
@@ -62,6 +63,15 @@ def partition_for_region(region: str) -> str:
         if region.startswith(prefix):
             return partition
     return "aws"
+
+
+def check_name(value: str, member: str) -> None:
+    """Names that become part of an ARN: enforce the model's pattern as a full match even
+    if a generic validator only searched for it (a '/' or ':' would corrupt the ARN)."""
+    if not NAME_RE.fullmatch(value):
+        raise validation_error(
+            f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
+            f"Member must satisfy regular expression pattern: [\\w+=,.@-]*")
 
 
 def access_denied(message: str) -> AwsError:
@@ -115,6 +125,7 @@ class Sts(Service):
 
     def assume_role(self, ctx: RequestContext, request: dict) -> dict:
         role_arn, session_name = request["RoleArn"], request["RoleSessionName"]
+        check_name(session_name, "roleSessionName")
         caller = self._caller_for(ctx, "AssumeRole", role_arn)
         match = session_policy.ARN_RE.match(role_arn)
         if not match:
@@ -193,8 +204,9 @@ class Sts(Service):
         return {"Credentials": self._credentials(record), **self._token_size(record)}
 
     def get_federation_token(self, ctx: RequestContext, request: dict) -> dict:
-        caller = self._caller_for(ctx, "GetFederationToken")
         name = request["Name"]
+        check_name(name, "name")
+        caller = self._caller_for(ctx, "GetFederationToken")
         duration = request.get("DurationSeconds") or 43200
         if caller.kind == "root":
             duration = min(duration, ROOT_SESSION_LIMIT)

@@ -508,3 +508,15 @@ def test_access_key_info_default_account_from_config(h):
             default_account = "555555555555"
     assert h.call("get_access_key_info", {"AccessKeyId": "AKIAIOSFODNN7EXAMPLE"}, app=App()) == {
         "Account": "555555555555"}
+
+
+@pytest.mark.parametrize("op,payload,member", [
+    ("assume_role", {"RoleArn": ROLE, "RoleSessionName": "Session1:2"}, "roleSessionName"),
+    ("assume_role", {"RoleArn": ROLE, "RoleSessionName": "a/b"}, "roleSessionName"),
+    ("get_federation_token", {"Name": "bob smith"}, "name"),
+])
+def test_names_that_go_into_arns_must_fully_match_the_pattern(h, op, payload, member):
+    err = fails(h, op, payload, "ValidationError")
+    value = payload.get("RoleSessionName") or payload.get("Name")
+    assert err.message == (f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
+                           "constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
