@@ -127,8 +127,7 @@ class Sts(Service):
         role_arn, session_name = request["RoleArn"], request["RoleSessionName"]
         check_name(session_name, "roleSessionName")
         caller = self._caller_for(ctx, "AssumeRole", role_arn)
-        match = session_policy.ARN_RE.match(role_arn)
-        if not match:
+        if not session_policy.ARN_RE.match(role_arn):
             raise validation_error(f"{role_arn} is invalid")
         partition, service, _region, account, resource = role_arn.split(":", 5)[1:]
         if service != "iam" or not resource.startswith("role/") or not ACCOUNT_RE.match(account):
