@@ -274,3 +274,30 @@ def test_describe_shared_lists_nothing(h):
 def test_describe_bad_token(h):
     with raises("InvalidNextToken"):
         describe(h, NextToken="%%%")
+
+
+def _plans(h, method, request):
+    """The query plans of every SELECT on ssm_parameter a call runs."""
+    statements = []
+    h.store.conn.set_trace_callback(statements.append)
+    try:
+        h.call(method, request)
+    finally:
+        h.store.conn.set_trace_callback(None)
+    plans = []
+    for sql in statements:
+        if sql.lstrip().upper().startswith("SELECT") and "FROM ssm_parameter " in sql + " ":
+            plans += [row[3] for row in h.store.conn.execute("EXPLAIN QUERY PLAN " + sql)]
+    return plans
+
+
+def test_get_parameter_is_a_primary_key_lookup(h):
+    plans = _plans(h, "get_parameter", {"Name": "/foo/name1"})
+    assert plans and all("SCAN" not in p for p in plans), plans
+    assert any("PRIMARY KEY (account=? AND region=? AND key=?)" in p for p in plans), plans
+
+
+def test_by_path_is_an_index_range_not_a_table_scan(h):
+    plans = _plans(h, "get_parameters_by_path", {"Path": "/foo", "Recursive": True})
+    assert plans and all("SCAN" not in p for p in plans), plans
+    assert any("key>? AND key<?" in p for p in plans), plans
