@@ -17,6 +17,8 @@ from haneul.services.ssm.records import SCHEMA, Records
 from haneul.services.ssm.tiers import resolve_tier
 
 MAX_VERSIONS = 100
+# A value may not hold {{...}}: it would read as a reference to another parameter.
+_NESTED = re.compile(r"\{\{.*\}\}", re.S)
 MAX_TAGS = 50
 RESOURCE_TYPES = ("Document", "ManagedInstance", "MaintenanceWindow", "Parameter", "PatchBaseline",
                   "OpsItem", "OpsMetadata", "Automation", "Association", "CloudConnector")
@@ -130,6 +132,8 @@ class Ssm(Service):
         if value == "":
             raise validation("1 validation error detected: Value '' at 'value' failed to satisfy "
                              "constraint: Member must have length greater than or equal to 1.")
+        if _NESTED.search(value):
+            raise validation('Parameter value can\'t nest another parameter. Do not use "{{}}" in the value.')
         if overwrite and tags:
             raise validation(
                 "Invalid request: tags and overwrite can't be used together. To create a parameter "

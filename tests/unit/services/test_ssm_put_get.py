@@ -120,6 +120,17 @@ def test_empty_value_is_refused(h):
         put(h, "p", "")
 
 
+@pytest.mark.parametrize("value", ["{{ssm:other}}", "a {{x}} b", "{{\n}}"])
+def test_values_may_not_nest_parameters(h, value):
+    with raises("ValidationException", 'Parameter value can\'t nest another parameter. Do not use "{{}}" '
+                "in the value."):
+        put(h, "p", value)
+
+
+def test_single_braces_are_fine(h):
+    put(h, "p", '{"json": {"ok": true}}')
+
+
 def test_tags_with_overwrite_is_refused(h):
     with raises("ValidationException", contains="tags and overwrite can't be used together"):
         put(h, "p", "x", Overwrite=True, Tags=[{"Key": "a", "Value": "b"}])
