@@ -111,7 +111,21 @@ def signing_name(meta: dict) -> str:
     return meta.get("signingName") or meta.get("endpointPrefix") or ""
 
 
+def _deep_merge(base: dict, extra: dict) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+
+
 @lru_cache(maxsize=None)
 def load_model(service: str) -> dict:
-    meta = services()[service]
-    return _read_json(os.path.join(botocore_data_dir(), meta["path"]))
+    """The service model as botocore's clients see it: with the `sdk-extras` merged in
+    (members and shapes the SDK adds, such as RDS's SourceRegion or S3's Expires)."""
+    path = os.path.join(botocore_data_dir(), services()[service]["path"])
+    model = _read_json(path)
+    extras = os.path.join(os.path.dirname(path), "service-2.sdk-extras.json")
+    if os.path.exists(extras):
+        _deep_merge(model, _read_json(extras).get("merge", {}))
+    return model

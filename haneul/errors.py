@@ -12,8 +12,9 @@ class AwsError(Exception):
     does not describe.  Extra keyword fields become members of the error shape.
     """
 
-    def __init__(self, code: str, message: str = "", status: int | None = None,
-                 sender: bool = True, headers: dict | None = None, **fields):
+    def __init__(self, code: str, message: str = "", /, status: int | None = None,
+                 sender: bool = True, headers: dict | None = None, fields: dict | None = None,
+                 **extra):
         super().__init__(f"{code}: {message}")
         self.code = code
         # For awsQueryCompatible services (SQS): the legacy query code, e.g.
@@ -23,7 +24,8 @@ class AwsError(Exception):
         self.status = status
         self.sender = sender
         self.headers = headers or {}
-        self.fields = fields
+        # members named like the arguments above ("status", "code") go in `fields=`
+        self.fields = {**(fields or {}), **extra}
 
 
 def validation_error(message: str) -> AwsError:

@@ -185,11 +185,10 @@ def _rest_match(candidates: list[str], req: HttpRequest, path: str) -> Target | 
         if proto is None:
             continue
         spec = service_spec(service)
-        found = uri.match(spec, req.method, path, req.params)
+        found = uri.match_scored(spec, req.method, path, req.params, req.headers)
         if found is None:
             continue
-        op, labels = found
-        route_score = next(r.score for r in uri.routes(spec)[req.method] if r.op is op)
+        op, labels, route_score = found
         host_ok = 1
         if op.host_prefix:
             host_ok = 2 if (uri.host_labels(op, req.host) or req.host.startswith(op.host_prefix)) else 0

@@ -134,7 +134,9 @@ class Query(Codec):
         if message is not None:
             out.append(f"<Message>{escape(str(message))}</Message>")
         if facts.shape is not None:
-            shape_members = {k: v for k, v in members.items() if k in facts.shape.members}
+            # the envelope already carries Code and Type; a member of that name is the same fact
+            shape_members = {k: v for k, v in members.items()
+                             if k in facts.shape.members and k not in ("Code", "Type")}
             self.writer.members(out, facts.shape, shape_members, [])
             if facts.message_member != "Message" and message is not None \
                     and facts.message_member in facts.shape.members:

@@ -288,7 +288,8 @@ class RestXml(RestCodec):
             self.bind_out(facts.shape, facts.members, headers, facts.status)
             body: list[str] = []
             attrs: list[str] = []
-            self.writer.members(body, facts.shape, facts.members, attrs)
+            members = {k: v for k, v in facts.members.items() if k not in ("Code", "Type")}
+            self.writer.members(body, facts.shape, members, attrs)
             parts.extend(body)
             if facts.message_member != "Message" and "message" in facts.members:
                 parts.append(f"<Message>{escape(str(facts.members['message']))}</Message>")

@@ -16,7 +16,7 @@ _LABEL = re.compile(r"\{([^}]+)\}")
 
 
 class Route:
-    __slots__ = ("op", "method", "regex", "labels", "query", "score")
+    __slots__ = ("op", "method", "regex", "labels", "query", "score", "needs")
 
     def __init__(self, op: Operation):
         self.op = op
@@ -40,6 +40,17 @@ class Route:
         self.query = parse_qsl(query, keep_blank_values=True)
         greedy = any(g for _, _, g in labels)
         self.score = (len(self.query), literal, not greedy)
+        # Required members bound to the query string or headers: several operations may
+        # share one URI (S3's PUT /{Bucket}/{Key+} is PutObject, CopyObject, UploadPart and
+        # UploadPartCopy) and only these tell them apart.
+        self.needs: list[tuple[str, str]] = []
+        if op.input is not None:
+            for name in op.input.required:
+                member = op.input.members.get(name)
+                loc = member.ser.get("location") if member is not None else None
+                if loc in ("querystring", "header"):
+                    wire = member.ser.get("name", name)
+                    self.needs.append((loc, wire if loc == "querystring" else wire.lower()))
 
     def match(self, path: str, params: dict[str, list[str]]) -> dict[str, str] | None:
         for key, value in self.query:
@@ -68,16 +79,39 @@ def routes(spec: ServiceSpec) -> dict[str, list[Route]]:
     return cached
 
 
-def match(spec: ServiceSpec, method: str, path: str,
-          params: list[tuple[str, str]]) -> tuple[Operation, dict[str, str]] | None:
+def match(spec: ServiceSpec, method: str, path: str, params: list[tuple[str, str]],
+          headers: dict[str, str] | None = None) -> tuple[Operation, dict[str, str]] | None:
+    found = match_scored(spec, method, path, params, headers)
+    return (found[0], found[1]) if found else None
+
+
+def match_scored(spec, method, path, params, headers=None):
+    """(operation, labels, score) of the most specific route that fits, or None."""
     grouped: dict[str, list[str]] = {}
     for k, v in params:
         grouped.setdefault(k, []).append(v)
+    headers = headers or {}
+    best = None
     for route in routes(spec).get(method, ()):
+        if best is not None and route.score < best[2][:len(route.score)]:
+            break                      # routes are sorted: nothing later can win
         labels = route.match(path, grouped)
-        if labels is not None:
-            return route.op, labels
-    return None
+        if labels is None:
+            continue
+        present = 0
+        for loc, wire in route.needs:
+            if (wire in grouped) if loc == "querystring" else (wire in headers):
+                present += 1
+            else:
+                present = -1
+                break
+        if present < 0:
+            continue
+        # a deprecated operation loses to its replacement sent the same way
+        score = route.score + (present, not route.op.raw.get("deprecated", False))
+        if best is None or score > best[2]:
+            best = (route.op, labels, score)
+    return best
 
 
 def host_labels(op: Operation, host: str) -> dict[str, str]:

@@ -4,8 +4,9 @@
   Member must have length less than or equal to 10
 
 Paths name members with a lower-case first letter and list items as `list.N.member`,
-as AWS's front ends do.  Patterns are not anchored (Smithy's rule); Java-only regex
-classes such as \\p{L} are translated to Python equivalents.
+as AWS's front ends do.  A pattern must match the whole value, as AWS's validators
+require (IAM refuses "my role" against [\\w+=,.@-]+ although the pattern is unanchored);
+Java-only regex classes such as \\p{L} are translated to Python equivalents.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def _check(shape, value, path, errors):
             _fail(errors, value, path, "Member must satisfy enum value set: [" + ", ".join(shape.enum) + "]")
         if shape.pattern:
             pattern = compile_pattern(shape)
-            if pattern is not None and pattern.search(value) is None:
+            if pattern is not None and pattern.fullmatch(value) is None:
                 _fail(errors, value, path, f"Member must satisfy regular expression pattern: {shape.pattern}")
         return
     if t == "blob":
