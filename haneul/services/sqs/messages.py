@@ -185,7 +185,7 @@ class MessageOperations:
 
     def _take_standard(self, ctx, queue, count, timeout, woken) -> list:
         db, now = ctx.db, ctx.now()
-        taken, cursor, seen = [], (float("-inf"), 0), set()
+        taken, cursor, seen = [], (-1.0, 0), set()
         while len(taken) < count:
             rows = db.execute(
                 "SELECT * FROM sqs_message WHERE queue_id=? AND visible_at <= ? "
@@ -205,7 +205,7 @@ class MessageOperations:
         """Oldest receivable group first; as many messages of a group as possible, in order,
         stopping at the first one that is not visible."""
         db, now = ctx.db, ctx.now()
-        taken, cursor, seen = [], (float("-inf"), 0), set()
+        taken, cursor, seen = [], (-1.0, 0), set()
         while len(taken) < count:
             groups = db.execute(
                 "SELECT group_id, available_at, head_id FROM sqs_group WHERE queue_id=? "
