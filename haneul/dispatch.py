@@ -68,20 +68,22 @@ class Dispatcher:
     # -- HTTP --------------------------------------------------------------------------
     async def handle(self, req: HttpRequest) -> tuple[HttpResponse, RequestContext, str, str]:
         """Answer one request; also returns what the access log needs."""
-        cred = identity.parse_credential(req.headers, req.params if "X-Amz-" in req.query or "AWSAccessKeyId" in req.query else [])
-        principal = identity.principal_for(cred, self.store)
+        cred = identity.parse_credential(
+            req.headers, req.params if "X-Amz-" in req.query or "AWSAccessKeyId" in req.query else [])
         host = req.host or "localhost"
         ctx = RequestContext(
-            account=principal.account,
+            account=identity.DEFAULT_ACCOUNT,
             region=(cred.region if cred is not None and cred.region else identity.DEFAULT_REGION),
-            store=self.store, principal=principal, endpoint=f"{req.scheme}://{host}",
-            host=host, headers=req.headers, app=self.app, request_id=str(uuid.uuid4()))
+            store=self.store, endpoint=f"{req.scheme}://{host}", host=host, headers=req.headers,
+            app=self.app, request_id=str(uuid.uuid4()))
         spec = op = None
         codec = None
         try:
             target = routing.route(req, cred)
             ctx.service, ctx.operation, ctx.protocol = target.service, target.operation or "", target.protocol
             codec = codec_for(target.protocol)
+            principal = ctx.principal = identity.principal_for(cred, self.store)
+            ctx.account = principal.account
             if target.service not in catalog.services():
                 raise AwsError("NotImplementedException",
                                f"Haneul does not serve {target.service} requests yet", 501)

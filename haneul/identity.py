@@ -7,8 +7,10 @@ Only the credential is read here; the signature itself is kept so that verificat
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from haneul.context import Principal
+from haneul.errors import AwsError
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
@@ -82,15 +84,22 @@ def account_for_key(access_key: str) -> str:
 
 
 def principal_for(cred: Credential | None, store=None) -> Principal:
-    """The caller.  Temporary credentials issued by STS resolve to their session."""
+    """The caller.  Temporary credentials issued by STS resolve to their session; an
+    expired or mismatched session token is refused as AWS refuses it."""
     if cred is None:
         return Principal(access_key="", account=DEFAULT_ACCOUNT, arn="", kind="anonymous")
     key = cred.access_key
     if store is not None and key[:4] == "ASIA":
         found = _sts_lookup(store, key)
         if found is not None:
+            if cred.session_token is not None and found.get("session_token") not in (None, cred.session_token):
+                raise AwsError("InvalidClientTokenId",
+                               "The security token included in the request is invalid.", 403)
+            if found.get("expired"):
+                raise AwsError("ExpiredToken", "The security token included in the request is expired", 400)
             return Principal(access_key=key, account=found["account"], arn=found.get("arn", ""),
-                             user_id=found.get("user_id", ""), kind=found.get("kind", "session"),
+                             user_id=found.get("user_id", ""),
+                             kind=found.get("principal_kind") or found.get("kind", "session"),
                              session_token=cred.session_token)
     account = account_for_key(key)
     return Principal(access_key=key, account=account, arn=f"arn:aws:iam::{account}:root",
@@ -98,12 +107,9 @@ def principal_for(cred: Credential | None, store=None) -> Principal:
 
 
 def _sts_lookup(store, key: str):
-    try:
-        from haneul.services.sts.credentials import lookup
-    except ImportError:
-        return None
-    try:
-        with store.transaction() as db:
-            return lookup(db, key)
-    except Exception:   # the STS tables may not exist yet: then nobody holds this key
-        return None
+    from haneul.services.sts.credentials import lookup
+    with store.lock:
+        try:
+            return lookup(store.conn, key)
+        except sqlite3.OperationalError:   # STS never ran here: nobody holds this key
+            return None
