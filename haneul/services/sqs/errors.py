@@ -75,7 +75,11 @@ def missing_parameter(name: str) -> AwsError:
                     f"The request must contain the parameter {name}.", status=400)
 
 
-def queue_does_not_exist() -> AwsError:
+def queue_does_not_exist(ctx=None) -> AwsError:
+    # AWS still words it the old way for query-protocol clients.
+    if ctx is not None and getattr(ctx, "protocol", "") == "query":
+        return sqs_error("QueueDoesNotExist",
+                         "The specified queue does not exist for this wsdl version.")
     return sqs_error("QueueDoesNotExist", "The specified queue does not exist.")
 
 

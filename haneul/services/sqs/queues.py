@@ -77,7 +77,7 @@ class QueueOperations:
         account = request.get("QueueOwnerAWSAccountId") or ctx.account
         queue = find_queue(ctx.db, account, ctx.region, request.get("QueueName") or "")
         if queue is None:
-            raise queue_does_not_exist()
+            raise queue_does_not_exist(ctx)
         return {"QueueUrl": queue.url(ctx.endpoint)}
 
     def delete_queue(self, ctx, request: dict) -> dict:

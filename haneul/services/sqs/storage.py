@@ -196,7 +196,7 @@ def queue_for_url(db: sqlite3.Connection, ctx, url: str) -> Queue:
     parsed = parse_queue_url(url, ctx.account)
     queue = find_queue(db, parsed[0], ctx.region, parsed[1]) if parsed else None
     if queue is None:
-        raise queue_does_not_exist()
+        raise queue_does_not_exist(ctx)
     return queue
 
 

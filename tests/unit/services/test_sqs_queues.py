@@ -436,3 +436,12 @@ def test_add_permission_rejects_unknown_actions(h):
                            "refer to the appropriate WSDL for a list of valid actions. ")
     h.call("add_permission", {"QueueUrl": url, "Label": "all", "AWSAccountIds": [ACCOUNT],
                               "Actions": ["*"]})
+
+
+def test_query_clients_get_the_old_wording(h):
+    with pytest.raises(AwsError) as e:
+        h.call("get_queue_url", {"QueueName": "nope"}, protocol="query")
+    assert e.value.message == "The specified queue does not exist for this wsdl version."
+    with pytest.raises(AwsError) as e:
+        h.call("delete_queue", {"QueueUrl": "http://localhost:4566/123456789012/nope"}, protocol="query")
+    assert e.value.message == "The specified queue does not exist for this wsdl version."
