@@ -40,11 +40,36 @@ def _start(args) -> int:
         loop = "uvloop"
     except ImportError:
         loop = "asyncio"
-    uvicorn.run(app, host=config.host, port=config.port, loop=loop, http="httptools",
-                lifespan="on", access_log=False, server_header=False,
-                log_level="warning" if config.log_level != "debug" else "debug",
-                timeout_graceful_shutdown=10)
+    server = _Server(uvicorn.Config(
+        app, host=config.host, port=config.port, loop=loop, http="httptools", lifespan="on",
+        access_log=False, server_header=False, timeout_graceful_shutdown=10,
+        log_level="warning" if config.log_level != "debug" else "debug"))
+    server.run()
     return 0
+
+
+def _server_class():
+    import contextlib
+    import signal
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            """SIGINT/SIGTERM finish in-flight requests, then `haneul start` exits 0
+            (uvicorn's own handler re-raises the signal, so the exit code says killed)."""
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+    return Server
+
+
+def _Server(config):
+    return _server_class()(config)
 
 
 def _endpoint(args) -> str:
