@@ -297,7 +297,14 @@ def measure_operation(
             run_wrk(endpoint.url, requests, 8 if max(levels) >= 8 else 1, warmup)
         run = run_wrk(endpoint.url, requests, connections, duration)
         run["verify"] = checked
+        after = verify(requests[:1], op)  # still answering as it should after the load?
+        run["verify_after"] = after
+        if after["problems"]:
+            note += f"; after the run: {after['problems'][0]}"
         run["context"] = {k: v for k, v in context.items() if isinstance(v, (str, int, float))}
+        numbers = [f"{k} {v:,}" for k, v in context.items() if isinstance(v, (int, float))]
+        if numbers:
+            note += "; " + ", ".join(numbers)
         result["runs"].append(run)
         log(
             f"    {name} c={connections}: {run['rps']:,.0f} req/s  p50 {run['p50_ms']:.2f} ms  "

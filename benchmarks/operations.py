@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -93,13 +94,16 @@ def prefill(endpoint: Any, queue_url: str, count: int, workers: int = 4) -> int:
 
 def _queue_with_backlog(endpoint: Any, tag: str) -> dict:
     url = _create_queue(endpoint, f"bench-backlog-{tag}")
+    started = time.perf_counter()
     prefill(endpoint, url, QUEUED_BACKLOG)
+    seconds = time.perf_counter() - started
     attrs = endpoint.client("sqs").get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
     queued = int(attrs.get("ApproximateNumberOfMessages", 0))
     if queued < QUEUED_BACKLOG:
         raise RuntimeError(f"only {queued} messages queued after prefill")
-    return {"queue_url": url, "queued_before": queued}
+    return {"queue_url": url, "queued_before": queued, "prefill_s": round(seconds, 2),
+            "prefill_msgs_per_s": round(queued / seconds)}
 
 
 def _parameter(endpoint: Any, tag: str) -> dict:

@@ -289,8 +289,11 @@ def tables(results: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
                     rows.append([r["server"], str(run["connections"]), "failed", "", "",
                                  run.get("failed", "")[:60]])
                     continue
+                errors = f"{run['errors']:,}"
+                if run.get("verify_after", {}).get("problems"):
+                    errors += " (check failed after the run)"
                 row = [r["server"], str(run["connections"]), f"{run['rps']:,.0f}",
-                       f"{run['p50_ms']:.2f}", f"{run['p99_ms']:.2f}", f"{run['errors']:,}"]
+                       f"{run['p50_ms']:.2f}", f"{run['p99_ms']:.2f}", errors]
                 if "haneul" in servers:
                     for peer in peers:
                         mine = _best(results, "haneul", op, run["connections"])
