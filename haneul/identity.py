@@ -16,6 +16,8 @@ DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _CRED_RE = re.compile(r"Credential=([^,\s]+)")
+# the usual order, in one pass; the three separate searches are the fallback
+_V4_RE = re.compile(r"Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)")
 _SIGNED_RE = re.compile(r"SignedHeaders=([^,\s]+)")
 _SIG_RE = re.compile(r"Signature=([0-9a-fA-F]+)")
 
@@ -49,14 +51,19 @@ def parse_credential(headers: dict[str, str], params: list[tuple[str, str]]) -> 
     auth = headers.get("authorization")
     if auth:
         if auth.startswith("AWS4-"):
-            m = _CRED_RE.search(auth)
-            if not m:
-                return None
-            cred = _split_scope(m.group(1), Credential(algorithm=auth.split(" ", 1)[0]))
-            s = _SIGNED_RE.search(auth)
-            g = _SIG_RE.search(auth)
-            cred.signed_headers = s.group(1) if s else ""
-            cred.signature = g.group(1) if g else ""
+            m = _V4_RE.search(auth)
+            if m:
+                cred = _split_scope(m.group(1), Credential(algorithm=auth.split(" ", 1)[0]))
+                cred.signed_headers, cred.signature = m.group(2), m.group(3)
+            else:
+                m = _CRED_RE.search(auth)
+                if not m:
+                    return None
+                cred = _split_scope(m.group(1), Credential(algorithm=auth.split(" ", 1)[0]))
+                s = _SIGNED_RE.search(auth)
+                g = _SIG_RE.search(auth)
+                cred.signed_headers = s.group(1) if s else ""
+                cred.signature = g.group(1) if g else ""
             cred.session_token = headers.get("x-amz-security-token")
             return cred
         if auth.startswith("AWS "):       # SigV2 (old S3 clients): "AWS AKID:signature"

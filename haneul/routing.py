@@ -46,7 +46,9 @@ class Indexes:
         self.by_target: dict[str, list[str]] = {}
         self.by_signing: dict[str, list[str]] = {}
         self.by_version: dict[str, list[str]] = {}
+        self.operations: dict[str, frozenset[str]] = {}
         for name, meta in services.items():
+            self.operations[name] = frozenset(meta.get("operations", ()))
             if "targetPrefix" in meta:
                 self.by_target.setdefault(meta["targetPrefix"], []).append(name)
             for key in {catalog.signing_name(meta), meta.get("endpointPrefix", "")}:
@@ -74,7 +76,7 @@ def unknown_operation(service: str, operation: str) -> AwsError:
 
 
 def _has_op(service: str, op: str) -> bool:
-    return op in catalog.services()[service].get("operations", ())
+    return op in indexes().operations[service]
 
 
 def _pick(candidates: list[str], op: str, cred: Credential | None) -> str | None:

@@ -67,11 +67,13 @@ class App:
             self.open()
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
-        headers: dict[str, str] = {}
-        for k, v in scope["headers"]:
-            key = k.decode("latin-1").lower()
-            val = v.decode("latin-1")
-            headers[key] = f"{headers[key]},{val}" if key in headers else val
+        raw_headers = scope["headers"]      # ASGI servers give lower-case names
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers}
+        if len(headers) != len(raw_headers):   # repeated headers: join their values
+            headers = {}
+            for k, v in raw_headers:
+                key, val = k.decode("latin-1").lower(), v.decode("latin-1")
+                headers[key] = f"{headers[key]},{val}" if key in headers else val
         method = scope["method"]
 
         handler = self.internal.get(path)

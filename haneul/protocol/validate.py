@@ -104,10 +104,12 @@ def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def validate(shape, value, max_errors: int = 100) -> list[str]:
+def validate(shape, value) -> list[str]:
     errors: list[str] = []
     if shape is not None:
-        _check(shape, value, "", errors)
+        check = compiled(shape)
+        if check is not None:
+            check(value, "", errors)
     return errors
 
 
@@ -116,63 +118,120 @@ def _fail(errors, value, path, constraint):
     errors.append(f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}")
 
 
-def _check(shape, value, path, errors):
+def compiled(shape):
+    """A checker fn(value, path, errors) for the shape, or None when nothing in it is
+    constrained.  Built once per shape (recursive shapes get a forwarding stub)."""
+    cache = shape._cache
+    if "validator" in cache:
+        return cache["validator"]
+    box: list = [None]
+    cache["validator"] = lambda v, p, e: box[0] and box[0](v, p, e)
+    fn = _build(shape)
+    box[0] = fn
+    cache["validator"] = fn
+    return fn
+
+
+def _build(shape):
     t = shape.type
     if t == "structure":
-        if shape.document or not isinstance(value, dict):
-            return
+        if shape.document:
+            return None
         members = shape.members
-        for req in shape.required:
-            if value.get(req) is None and req in members:
-                _fail(errors, None, _join(path, _lower_first(req)), "Member must not be null")
-        for name, v in value.items():
-            member = members.get(name)
-            if member is not None and v is not None:
-                _check(member, v, _join(path, _lower_first(name)), errors)
-        return
-    if t == "list":
-        if not isinstance(value, list):
-            return
-        _length(shape, value, len(value), path, errors)
-        member = shape.member
-        if member.type in ("string", "structure", "list", "map", "integer", "long", "blob") and (
-                member.min is not None or member.max is not None or member.pattern or member.enum
-                or member.type in ("structure", "list", "map")):
-            for i, v in enumerate(value, 1):
+        required = [(name, _lower_first(name)) for name in shape.required if name in members]
+        checks = []
+        for name, member in members.items():
+            fn = compiled(member)
+            if fn is not None:
+                checks.append((name, _lower_first(name), fn))
+        if not required and not checks:
+            return None
+
+        def check_structure(value, path, errors):
+            if not isinstance(value, dict):
+                return
+            for name, wire in required:
+                if value.get(name) is None:
+                    _fail(errors, None, _join(path, wire), "Member must not be null")
+            for name, wire, fn in checks:
+                v = value.get(name)
                 if v is not None:
-                    _check(member, v, f"{path}.{i}.member", errors)
-        return
+                    fn(v, _join(path, wire), errors)
+        return check_structure
+    if t == "list":
+        member_fn = compiled(shape.member)
+        sized = shape.min is not None or shape.max is not None
+        if member_fn is None and not sized:
+            return None
+
+        def check_list(value, path, errors):
+            if not isinstance(value, list):
+                return
+            if sized:
+                _length(shape, value, len(value), path, errors)
+            if member_fn is not None:
+                for i, v in enumerate(value, 1):
+                    if v is not None:
+                        member_fn(v, f"{path}.{i}.member", errors)
+        return check_list
     if t == "map":
-        if not isinstance(value, dict):
-            return
-        _length(shape, value, len(value), path, errors)
-        for k, v in value.items():
-            _check(shape.key, k, f"{path}.{k}.member.key", errors)
-            if v is not None:
-                _check(shape.value, v, f"{path}.{k}.member.value", errors)
-        return
+        key_fn, value_fn = compiled(shape.key), compiled(shape.value)
+        sized = shape.min is not None or shape.max is not None
+        if key_fn is None and value_fn is None and not sized:
+            return None
+
+        def check_map(value, path, errors):
+            if not isinstance(value, dict):
+                return
+            if sized:
+                _length(shape, value, len(value), path, errors)
+            for k, v in value.items():
+                if key_fn is not None:
+                    key_fn(k, f"{path}.{k}.member.key", errors)
+                if value_fn is not None and v is not None:
+                    value_fn(v, f"{path}.{k}.member.value", errors)
+        return check_map
     if t == "string":
-        if not isinstance(value, str):
-            return
-        _length(shape, value, len(value), path, errors)
-        if shape.enum and value not in shape.enum:
-            _fail(errors, value, path, "Member must satisfy enum value set: [" + ", ".join(shape.enum) + "]")
-        if shape.pattern:
-            pattern = compile_pattern(shape)
+        pattern = compile_pattern(shape) if shape.pattern else None
+        enum = frozenset(shape.enum) if shape.enum else None
+        sized = shape.min is not None or shape.max is not None
+        if pattern is None and enum is None and not sized:
+            return None
+        enum_text = "Member must satisfy enum value set: [" + ", ".join(shape.enum or ()) + "]"
+        pattern_text = f"Member must satisfy regular expression pattern: {shape.pattern}"
+
+        def check_string(value, path, errors):
+            if not isinstance(value, str):
+                return
+            if sized:
+                _length(shape, value, len(value), path, errors)
+            if enum is not None and value not in enum:
+                _fail(errors, value, path, enum_text)
             if pattern is not None and pattern.fullmatch(value) is None:
-                _fail(errors, value, path, f"Member must satisfy regular expression pattern: {shape.pattern}")
-        return
+                _fail(errors, value, path, pattern_text)
+        return check_string
     if t == "blob":
-        if isinstance(value, (bytes, bytearray)):
-            _length(shape, value, len(value), path, errors)
-        return
+        if shape.min is None and shape.max is None:
+            return None
+
+        def check_blob(value, path, errors):
+            if isinstance(value, (bytes, bytearray)):
+                _length(shape, value, len(value), path, errors)
+        return check_blob
     if t in ("integer", "long", "float", "double", "short", "byte"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return
-        if shape.min is not None and value < shape.min:
-            _fail(errors, value, path, f"Member must have value greater than or equal to {_num(shape.min)}")
-        if shape.max is not None and value > shape.max:
-            _fail(errors, value, path, f"Member must have value less than or equal to {_num(shape.max)}")
+        lo, hi = shape.min, shape.max
+        if lo is None and hi is None:
+            return None
+
+        def check_number(value, path, errors):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return
+            if lo is not None and value < lo:
+                _fail(errors, value, path, f"Member must have value greater than or equal to {_num(lo)}")
+            if hi is not None and value > hi:
+                _fail(errors, value, path, f"Member must have value less than or equal to {_num(hi)}")
+        return check_number
+    return None
 
 
 def _num(n):

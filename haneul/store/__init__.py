@@ -12,12 +12,11 @@ power loss could roll back the last transactions.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import tempfile
 import threading
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, TypeVar
 
 from haneul.store.blobs import BlobStore
 
@@ -51,37 +50,10 @@ class Store:
         self.blobs = BlobStore(os.path.join(self.data_dir, "blobs"))
 
     # -- transactions -------------------------------------------------------------------
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit.  Nested calls become savepoints of the outer transaction."""
-        with self.lock:
-            conn = self.conn
-            if self._depth:
-                name = f"sp{self._depth}"
-                conn.execute(f"SAVEPOINT {name}")
-                self._depth += 1
-                try:
-                    yield conn
-                except BaseException:
-                    conn.execute(f"ROLLBACK TO {name}")
-                    conn.execute(f"RELEASE {name}")
-                    raise
-                else:
-                    conn.execute(f"RELEASE {name}")
-                finally:
-                    self._depth -= 1
-                return
-            conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
-            finally:
-                self._depth = 0
+    def transaction(self) -> "_Transaction":
+        """One atomic unit (`with store.transaction() as conn:`).  Nested calls become
+        savepoints of the outer transaction, so an inner failure undoes only its part."""
+        return _Transaction(self)
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`transaction(fn)`: run fn(conn) atomically and return its result."""
@@ -123,3 +95,44 @@ class Store:
             self.conn.close()
         if self.ephemeral:
             self._tmp.cleanup()
+
+
+class _Transaction:
+    """A class rather than @contextmanager: this runs on every request."""
+
+    __slots__ = ("store", "savepoint")
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.savepoint = None
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self.store
+        store.lock.acquire()
+        try:
+            if store._depth:
+                self.savepoint = f"sp{store._depth}"
+                store.conn.execute(f"SAVEPOINT {self.savepoint}")
+            else:
+                store.conn.execute("BEGIN IMMEDIATE")
+            store._depth += 1
+        except BaseException:
+            store.lock.release()
+            raise
+        return store.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        store = self.store
+        conn = store.conn
+        try:
+            store._depth -= 1
+            if self.savepoint is not None:
+                if exc_type is not None:
+                    conn.execute(f"ROLLBACK TO {self.savepoint}")
+                conn.execute(f"RELEASE {self.savepoint}")
+            elif exc_type is not None:
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute("COMMIT")
+        finally:
+            store.lock.release()
