@@ -111,15 +111,15 @@ def _coverage(args) -> int:
     for name in names:
         ops = catalog.services()[name]["operations"]
         impl = 0
-        if name in registry.SERVICES:
-            cls = registry.load_class(name)
+        cls = registry.load_class(name) if name in registry.SERVICES else None
+        if cls is not None:
             impl = sum(1 for op in ops if callable(getattr(cls, xform_name(op), None)))
         total_impl += impl
         total_ops += len(ops)
         table.add_row(name, str(impl), str(len(ops)), f"{100 * impl / max(len(ops), 1):.0f}%")
-        if args.missing and name in registry.SERVICES:
+        if args.missing and cls is not None:
             for op in ops:
-                if not callable(getattr(registry.load_class(name), xform_name(op), None)):
+                if not callable(getattr(cls, xform_name(op), None)):
                     table.add_row("", f"[dim]missing: {op}[/dim]", "", "")
     console.print(table)
     console.print(f"{total_impl} of {total_ops} operations implemented")

@@ -48,6 +48,8 @@ class Dispatcher:
         svc = self._services.get(name)
         if svc is None and name in registry.SERVICES:
             cls = registry.load_class(name)
+            if cls is None:
+                return None
             self.store.migrate(name, cls.SCHEMA)
             svc = self._services[name] = cls(self.app)
         return svc

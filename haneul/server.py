@@ -128,7 +128,8 @@ class App:
     # -- introspection -----------------------------------------------------------------
     async def health(self, method: str):
         loaded = set(self.dispatcher.loaded()) if self.dispatcher else set()
-        services = {name: ("running" if name in loaded else "available") for name in registry.SERVICES}
+        services = {name: ("running" if name in loaded else "available")
+                    for name in registry.SERVICES if registry.available(name)}
         return 200, {"services": services, "edition": "haneul", "version": __version__,
                      "uptime": round(time.time() - self.started, 3),
                      "persistence": not self.config.ephemeral}
