@@ -238,6 +238,62 @@ def run_wrk(
     }
 
 
+# --- what else used the CPU during a run --------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _busy_seconds() -> float:
+    """CPU seconds spent busy by all cores since boot (steal not counted)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / _TICK
+
+
+def _process_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / _TICK
+
+
+class CpuWatch:
+    """Splits the CPU used during a run into the server's, ours (harness + wrk) and others'."""
+
+    def __init__(self, server_pids=None) -> None:
+        self.server_pids = server_pids or (lambda: [])
+
+    def __enter__(self) -> "CpuWatch":
+        self._pids = self.server_pids()
+        self._start = (time.perf_counter(), _busy_seconds(), _process_seconds(self._pids), self._ours())
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        wall0, busy0, server0, ours0 = self._start
+        wall = time.perf_counter() - wall0
+        server = _process_seconds(self._pids) - server0
+        ours = self._ours() - ours0
+        busy = _busy_seconds() - busy0
+        self.result = {
+            "server_cores": round(server / wall, 2),
+            "client_cores": round(ours / wall, 2),
+            "other_cores": round(max(0.0, busy - server - ours) / wall, 2),
+        }
+
+    @staticmethod
+    def _ours() -> float:
+        import resource
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has exited
+        return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 # --- one operation against one endpoint --------------------------------------------------
 
 def prepare(endpoint: Endpoint, op: Any, tag: str) -> tuple[dict, list[RawRequest]]:
@@ -273,6 +329,7 @@ def measure_operation(
     duration: float = 5.0,
     warmup: float = 1.0,
     log=print,
+    server_pids=None,
 ) -> dict:
     """Set up, verify and load one operation at each connection level (fresh setup per level)."""
     endpoint = Endpoint(endpoint_url)
@@ -295,7 +352,12 @@ def measure_operation(
             continue
         if warmup and level_index == 0:
             run_wrk(endpoint.url, requests, 8 if max(levels) >= 8 else 1, warmup)
-        run = run_wrk(endpoint.url, requests, connections, duration)
+        with CpuWatch(server_pids) as cpu:
+            run = run_wrk(endpoint.url, requests, connections, duration)
+        run["cpu"] = cpu.result
+        note += f"; cores: server {cpu.result['server_cores']}, client {cpu.result['client_cores']}"
+        if cpu.result["other_cores"] > 0.15:
+            note += f"; BUSY: other processes used {cpu.result['other_cores']} cores"
         run["verify"] = checked
         after = verify(requests[:1], op)  # still answering as it should after the load?
         run["verify_after"] = after

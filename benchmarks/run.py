@@ -214,7 +214,8 @@ def measure_server(name: str, args: argparse.Namespace, ops: list[str], log_dir:
             try:
                 measured = load.measure_operation(running.url, op_name, op, args.levels,
                                                   args.duration, args.warmup,
-                                                  log=lambda m: print(m, flush=True))
+                                                  log=lambda m: print(m, flush=True),
+                                                  server_pids=lambda: _tree(running.proc.pid))
             except Exception as exc:
                 measured = {"operation": op_name, "runs": [], "failed": str(exc)}
                 print(f"    failed: {exc}")
@@ -230,6 +231,21 @@ def selected_ops(args: argparse.Namespace, server: str) -> list[str]:
         return args.ops
     family = server.split("-")[0]  # haneul-quiet runs what haneul runs
     return [n for n, o in OPERATIONS.items() if o.default and (o.servers is None or family in o.servers)]
+
+
+def wait_quiet(limit: float, busy_cores: float = 0.2) -> bool:
+    """Wait (up to `limit` seconds) until the machine has been near idle for 5 seconds."""
+    deadline = time.time() + limit
+    while True:
+        start, wall = load._busy_seconds(), time.perf_counter()
+        time.sleep(5)
+        used = (load._busy_seconds() - start) / (time.perf_counter() - wall)
+        if used < busy_cores:
+            return True
+        if time.time() > deadline:
+            print(f"machine still busy ({used:.2f} cores in use); measuring anyway")
+            return False
+        print(f"waiting for a quiet machine ({used:.2f} cores in use) ...", flush=True)
 
 
 def machine_info() -> dict:
@@ -290,6 +306,8 @@ def tables(results: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
                                  run.get("failed", "")[:60]])
                     continue
                 errors = f"{run['errors']:,}"
+                if run.get("cpu", {}).get("other_cores", 0) > 0.15:
+                    errors += f" (machine busy: {run['cpu']['other_cores']} cores)"
                 if run.get("verify_after", {}).get("problems"):
                     errors += " (check failed after the run)"
                 row = [r["server"], str(run["connections"]), f"{run['rps']:,.0f}",
@@ -352,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per operation")
     parser.add_argument("--cold-start-runs", type=int, default=3)
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                        help="first wait up to SECONDS for the machine to be idle")
     parser.add_argument("--from-json", help="print the tables of an earlier results file, run nothing")
     args = parser.parse_args(argv)
     if args.from_json:
@@ -374,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         servers.append(name)
 
+    if args.wait_quiet:
+        wait_quiet(args.wait_quiet)
     info = machine_info()
     print(f"{info['date']}  {info['cores']} cores  load {info['loadavg_before'][0]:.2f}  "
           f"haneul {info['haneul_commit']}  moto {info['moto']}  ministack {info['ministack']}")
