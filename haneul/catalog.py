@@ -111,10 +111,10 @@ def signing_name(meta: dict) -> str:
     return meta.get("signingName") or meta.get("endpointPrefix") or ""
 
 
-def _deep_merge(base: dict, extra: dict) -> None:
+def deep_merge(base: dict, extra: dict) -> None:
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _deep_merge(base[key], value)
+            deep_merge(base[key], value)
         else:
             base[key] = value
 
@@ -127,5 +127,5 @@ def load_model(service: str) -> dict:
     model = _read_json(path)
     extras = os.path.join(os.path.dirname(path), "service-2.sdk-extras.json")
     if os.path.exists(extras):
-        _deep_merge(model, _read_json(extras).get("merge", {}))
+        deep_merge(model, _read_json(extras).get("merge", {}))
     return model

@@ -83,13 +83,13 @@ class Dispatcher:
         try:
             target = routing.route(req, cred)
             ctx.service, ctx.operation, ctx.protocol = target.service, target.operation or "", target.protocol
-            codec = codec_for(target.protocol)
+            codec = codec_for(target.protocol, target.service)
             principal = ctx.principal = identity.principal_for(cred, self.store)
             ctx.account = principal.account
             if target.service not in catalog.services():
                 raise AwsError("NotImplementedException",
                                f"Haneul does not serve {target.service} requests yet", 501)
-            spec = service_spec(target.service)
+            spec = service_spec(target.service, target.protocol)
             op = spec.operation(target.operation)
             request = codec.parse(op, req, target)
             output = await self.invoke(ctx, spec, op, request)
@@ -127,7 +127,7 @@ class Dispatcher:
             raise AwsError("NotImplementedException",
                            f"Haneul does not implement {spec.name}.{op.name} yet", 501)
         if op.input is not None:
-            problems = validate.validate(op.input, request)
+            problems = validate.validate(op.input, request, getattr(svc, "UNCHECKED_ENUMS", frozenset()))
             if problems:
                 raise AwsError(getattr(svc, "VALIDATION_ERROR", "ValidationException"),
                                validate.message(problems), 400)

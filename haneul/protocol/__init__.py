@@ -13,12 +13,34 @@ CODECS = {
     "smithy-rpc-v2-cbor": "haneul.protocol.cbor:Cbor",
 }
 
+# A service's wire quirks: a codec subclass for (service, protocol), next to the service.
+SERVICE_CODECS = {
+    ("sqs", "query"): "haneul.services.sqs.wire:SqsQuery",
+}
+
+# Models as a protocol's clients knew them, merged over botocore's: SQS's JSON model lost
+# the XML names its legacy query clients still send and expect.
+MODEL_PATCHES = {
+    ("sqs", "query"): "haneul.services.sqs.wire:QUERY_MODEL",
+}
+
 _instances: dict = {}
 
 
-def get_codec(name: str):
-    inst = _instances.get(name)
+def _load(target: str):
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def get_codec(name: str, service: str | None = None):
+    key = (service, name) if (service, name) in SERVICE_CODECS else name
+    inst = _instances.get(key)
     if inst is None:
-        module, _, cls = CODECS[name].partition(":")
-        inst = _instances[name] = getattr(importlib.import_module(module), cls)()
+        target = SERVICE_CODECS[key] if isinstance(key, tuple) else CODECS[name]
+        inst = _instances[key] = _load(target)()
     return inst
+
+
+def model_patch(service: str, protocol: str) -> dict | None:
+    target = MODEL_PATCHES.get((service, protocol))
+    return _load(target) if target else None

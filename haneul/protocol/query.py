@@ -138,9 +138,6 @@ class Query(Codec):
             shape_members = {k: v for k, v in members.items()
                              if k in facts.shape.members and k not in ("Code", "Type")}
             self.writer.members(out, facts.shape, shape_members, [])
-            if facts.message_member != "Message" and message is not None \
-                    and facts.message_member in facts.shape.members:
-                self.writer.members(out, facts.shape, {facts.message_member: message}, [])
 
 
 class Ec2(Query):

@@ -162,5 +162,14 @@ class ServiceSpec:
 
 
 @lru_cache(maxsize=None)
-def service_spec(name: str) -> ServiceSpec:
-    return ServiceSpec(name, catalog.load_model(name))
+def service_spec(name: str, protocol: str | None = None) -> ServiceSpec:
+    """The model of `name`; with `protocol`, the model that protocol's clients were built
+    from where it differs (see `haneul.protocol.MODEL_PATCHES`)."""
+    from haneul.protocol import model_patch
+    patch = model_patch(name, protocol) if protocol else None
+    if patch is None:
+        return service_spec(name) if protocol else ServiceSpec(name, catalog.load_model(name))
+    import copy
+    model = copy.deepcopy(catalog.load_model(name))
+    catalog.deep_merge(model, patch)
+    return ServiceSpec(name, model)

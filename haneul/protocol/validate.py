@@ -104,10 +104,14 @@ def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def validate(shape, value) -> list[str]:
+def validate(shape, value, unchecked_enums: frozenset = frozenset()) -> list[str]:
+    """`unchecked_enums`: enum shapes the service checks itself, because the service
+    accepts more than the model lists (SQS takes message attribute names in ReceiveMessage's
+    AttributeNames, typed as QueueAttributeName).  The set is fixed per service, so the
+    compiled checkers, cached on the service's shapes, stay valid."""
     errors: list[str] = []
     if shape is not None:
-        check = compiled(shape)
+        check = compiled(shape, unchecked_enums)
         if check is not None:
             check(value, "", errors)
     return errors
@@ -118,7 +122,7 @@ def _fail(errors, value, path, constraint):
     errors.append(f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}")
 
 
-def compiled(shape):
+def compiled(shape, unchecked: frozenset = frozenset()):
     """A checker fn(value, path, errors) for the shape, or None when nothing in it is
     constrained.  Built once per shape (recursive shapes get a forwarding stub)."""
     cache = shape._cache
@@ -126,13 +130,13 @@ def compiled(shape):
         return cache["validator"]
     box: list = [None]
     cache["validator"] = lambda v, p, e: box[0] and box[0](v, p, e)
-    fn = _build(shape)
+    fn = _build(shape, unchecked)
     box[0] = fn
     cache["validator"] = fn
     return fn
 
 
-def _build(shape):
+def _build(shape, unchecked):
     t = shape.type
     if t == "structure":
         if shape.document:
@@ -141,7 +145,7 @@ def _build(shape):
         required = [(name, _lower_first(name)) for name in shape.required if name in members]
         checks = []
         for name, member in members.items():
-            fn = compiled(member)
+            fn = compiled(member, unchecked)
             if fn is not None:
                 checks.append((name, _lower_first(name), fn))
         if not required and not checks:
@@ -159,7 +163,7 @@ def _build(shape):
                     fn(v, _join(path, wire), errors)
         return check_structure
     if t == "list":
-        member_fn = compiled(shape.member)
+        member_fn = compiled(shape.member, unchecked)
         sized = shape.min is not None or shape.max is not None
         if member_fn is None and not sized:
             return None
@@ -175,7 +179,7 @@ def _build(shape):
                         member_fn(v, f"{path}.{i}.member", errors)
         return check_list
     if t == "map":
-        key_fn, value_fn = compiled(shape.key), compiled(shape.value)
+        key_fn, value_fn = compiled(shape.key, unchecked), compiled(shape.value, unchecked)
         sized = shape.min is not None or shape.max is not None
         if key_fn is None and value_fn is None and not sized:
             return None
@@ -193,7 +197,7 @@ def _build(shape):
         return check_map
     if t == "string":
         pattern = compile_pattern(shape) if shape.pattern else None
-        enum = frozenset(shape.enum) if shape.enum else None
+        enum = frozenset(shape.enum) if shape.enum and shape.name not in unchecked else None
         sized = shape.min is not None or shape.max is not None
         if pattern is None and enum is None and not sized:
             return None

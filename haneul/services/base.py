@@ -24,6 +24,8 @@ class Service:
     SCHEMA: list[str] = []
     # Wire code for constraint violations found before dispatch.
     VALIDATION_ERROR = "ValidationException"
+    # Enum shapes whose values the service checks itself (it accepts more than the model).
+    UNCHECKED_ENUMS: frozenset[str] = frozenset()
 
     def __init__(self, app=None):
         self.app = app

@@ -150,9 +150,6 @@ def test_visibility_and_delay_in_real_time(sqs):
     assert len(sqs.receive_message(QueueUrl=url)["Messages"]) == 1
 
 
-@pytest.mark.xfail(reason="validate.py enforces the model's enum on ReceiveMessage AttributeNames "
-                          "(QueueAttributeName), but SQS accepts message attribute names there",
-                   strict=False)
 def test_receive_attribute_names_take_message_system_attribute_names(sqs):
     url = sqs.create_queue(QueueName="legacy-names")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="x")
@@ -325,9 +322,6 @@ def test_query_create_send_and_errors(query, aws_account, haneul_server):
     assert status == 403 and text(tree, "Code") == "AWS.SimpleQueueService.PurgeQueueInProgress"
 
 
-@pytest.mark.xfail(reason="query codec: SQS's legacy flattened names (Message, Attribute.N.Name, "
-                          "AttributeName.N, SendMessageBatchRequestEntry.N) are not applied yet",
-                   strict=False)
 def test_query_flattened_lists_and_maps(query, aws_account, haneul_server):
     status, tree = query({"Action": "CreateQueue", "QueueName": "flat",
                           "Attribute.1.Name": "VisibilityTimeout", "Attribute.1.Value": "17"})
@@ -352,8 +346,6 @@ def test_query_flattened_lists_and_maps(query, aws_account, haneul_server):
     assert local(tree, "MessageAttribute")
 
 
-@pytest.mark.xfail(reason="query routing: the queue URL path as the target (no QueueUrl "
-                          "parameter) is not resolved yet", strict=False)
 def test_query_queue_url_as_the_request_path(query, aws_account):
     query({"Action": "CreateQueue", "QueueName": "bypath"})
     status, tree = query({"Action": "SendMessage", "MessageBody": "via path"},

@@ -22,3 +22,6 @@ class Sqs(QueueOperations, MessageOperations, RedriveOperations, Service):
     # query clients as "InvalidParameterValue".
     VALIDATION_ERROR = "InvalidParameterValueException"
     QUERY_ERROR_CODES = _QUERY_ERROR_CODES
+    # ReceiveMessage's AttributeNames is typed QueueAttributeName but takes message system
+    # attribute names too (ApproximateReceiveCount, ...); the service checks names itself.
+    UNCHECKED_ENUMS = frozenset({"QueueAttributeName"})
