@@ -68,8 +68,10 @@ class Dispatcher:
         return found
 
     # -- HTTP --------------------------------------------------------------------------
-    async def handle(self, req: HttpRequest) -> tuple[HttpResponse, RequestContext, str, str]:
-        """Answer one request; also returns what the access log needs."""
+    async def handle(self, req: HttpRequest, max_body: int = 64 << 20
+                     ) -> tuple[HttpResponse, RequestContext, str, str]:
+        """Answer one request; also returns what the access log needs.  The body is read
+        here, after routing, unless the operation streams its payload."""
         cred = identity.parse_credential(
             req.headers, req.params if "X-Amz-" in req.query or "AWSAccessKeyId" in req.query else [])
         host = req.host or "localhost"
@@ -81,6 +83,8 @@ class Dispatcher:
         spec = op = None
         codec = None
         try:
+            if req.body is None and not _rest_candidate(req):
+                await req.read_body(max_body)        # query/json/cbor route on the body
             target = routing.route(req, cred)
             ctx.service, ctx.operation, ctx.protocol = target.service, target.operation or "", target.protocol
             codec = codec_for(target.protocol, target.service)
@@ -91,6 +95,12 @@ class Dispatcher:
                                f"Haneul does not serve {target.service} requests yet", 501)
             spec = service_spec(target.service, target.protocol)
             op = spec.operation(target.operation)
+            if req.body is None:
+                if streams_input(op):
+                    req.open_stream()
+                    req.body = b""
+                else:
+                    await req.read_body(max_body)
             request = codec.parse(op, req, target)
             output = await self.invoke(ctx, spec, op, request)
             resp = codec.serialize(op, output, ctx)
@@ -150,6 +160,25 @@ class Dispatcher:
                              service=service, operation=operation, principal=ctx.principal,
                              endpoint=ctx.endpoint, host=ctx.host, app=self.app, clock=ctx.clock)
         return await self.invoke(sub, spec, op, request)
+
+
+def _rest_candidate(req: HttpRequest) -> bool:
+    """Could this be a REST request, routed by method, path and headers alone?"""
+    h = req.headers
+    return not ("x-amz-target" in h or "smithy-protocol" in h
+                or "x-www-form-urlencoded" in h.get("content-type", ""))
+
+
+def streams_input(op) -> bool:
+    """Does the operation take a streaming blob payload (S3 PutObject, UploadPart...)?"""
+    cached = op._cache.get("streams_input")
+    if cached is None:
+        shape = op.input
+        payload = shape.ser.get("payload") if shape is not None else None
+        member = shape.members.get(payload) if payload else None
+        cached = op._cache["streams_input"] = bool(
+            member is not None and member.type == "blob" and member.ser.get("streaming"))
+    return cached
 
 
 def request_id() -> str:

@@ -10,7 +10,7 @@ import orjson
 from haneul import __version__, registry
 from haneul.config import Config
 from haneul.dispatch import Dispatcher
-from haneul.protocol.message import HttpRequest
+from haneul.protocol.message import ClientDisconnected, HttpRequest
 from haneul.store import Store
 
 log = logging.getLogger("haneul")
@@ -82,36 +82,12 @@ class App:
             await _send(send, status, [(b"content-type", b"application/json")], orjson.dumps(doc))
             return
 
-        body = b""
-        limit = self.config.max_body
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            await _send(send, 413, [(b"content-type", b"application/json")],
-                        orjson.dumps({"__type": "RequestEntityTooLarge",
-                                      "message": f"Request body is larger than {limit} bytes"}))
-            return
-        more = True
-        chunks = []
-        size = 0
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            if chunk:
-                size += len(chunk)
-                if size > limit:
-                    await _send(send, 413, [(b"content-type", b"application/json")],
-                                orjson.dumps({"__type": "RequestEntityTooLarge",
-                                              "message": f"Request body is larger than {limit} bytes"}))
-                    return
-                chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
         req = HttpRequest(method, path, scope.get("query_string", b"").decode("latin-1"), headers,
-                          body, headers.get("host", ""), scope.get("scheme", "http"))
-        resp, ctx, service, operation = await self.dispatcher.handle(req)
+                          None, headers.get("host", ""), scope.get("scheme", "http"), receive)
+        try:
+            resp, ctx, service, operation = await self.dispatcher.handle(req, self.config.max_body)
+        except ClientDisconnected:
+            return
         out_headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in resp.headers]
         payload = resp.body
         if isinstance(payload, (bytes, bytearray)):

@@ -145,7 +145,9 @@ class RestCodec(Codec):
         if payload:
             member = shape.members[payload]
             if member.type in ("blob", "string"):
-                if req.body or member.type == "blob" and member.ser.get("streaming"):
+                if req.stream is not None and member.ser.get("streaming"):
+                    out[payload] = req.stream       # an async iterator of chunks
+                elif req.body or member.type == "blob" and member.ser.get("streaming"):
                     out[payload] = req.body if member.type == "blob" else req.body.decode("utf-8", "replace")
             elif req.body.strip():
                 out[payload] = self.read_body(member, req.body, payload_root=True)

@@ -68,3 +68,38 @@ def test_garbage_json_body(haneul_server):
 def test_reset_requires_post(haneul_server):
     status, _, _ = _get(haneul_server.endpoint + "/_haneul/reset")
     assert status == 405
+
+
+def test_oversized_body_is_refused_in_the_clients_protocol():
+    from haneul.testing import ServerProcess
+    server = ServerProcess(env={"HANEUL_MAX_BODY": "1000"}).start()
+    try:
+        status, body, _ = _get(server.endpoint + "/", "POST", b'{"Name": "' + b"x" * 2000 + b'"}',
+                               {"X-Amz-Target": "AmazonSSM.GetParameter",
+                                "Content-Type": "application/x-amz-json-1.1"})
+        assert status == 413
+        assert json.loads(body)["__type"] == "RequestEntityTooLarge"
+        # and the server keeps serving
+        status, _, _ = _get(server.endpoint + "/_haneul/health")
+        assert status == 200
+    finally:
+        server.stop()
+
+
+def test_reset_clears_state_and_answers_motos_path():
+    from haneul.testing import ServerProcess, make_client
+    server = ServerProcess().start()
+    try:
+        ssm = make_client(server.endpoint, "ssm", "111122223333")
+        ssm.put_parameter(Name="p", Value="v", Type="String")
+        status, body, _ = _get(server.endpoint + "/_haneul/reset", "POST")
+        assert status == 200
+        with pytest.raises(ClientError):
+            ssm.get_parameter(Name="p")
+        ssm.put_parameter(Name="q", Value="v", Type="String")
+        status, _, _ = _get(server.endpoint + "/moto-api/reset", "POST")
+        assert status == 200
+        with pytest.raises(ClientError):
+            ssm.get_parameter(Name="q")
+    finally:
+        server.stop()
