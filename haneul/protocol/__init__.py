@@ -16,6 +16,8 @@ CODECS = {
 # A service's wire quirks: a codec subclass for (service, protocol), next to the service.
 SERVICE_CODECS = {
     ("sqs", "query"): "haneul.services.sqs.wire:SqsQuery",
+    ("s3", "rest-xml"): "haneul.services.s3.wire:S3Xml",
+    ("s3control", "rest-xml"): "haneul.services.s3control.wire:S3ControlXml",
 }
 
 # Models as a protocol's clients knew them, merged over botocore's: SQS's JSON model lost
@@ -32,8 +34,19 @@ def _load(target: str):
     return getattr(importlib.import_module(module), name)
 
 
+def _exists(target: str) -> bool:
+    import importlib.util
+    try:
+        return importlib.util.find_spec(target.partition(":")[0]) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def get_codec(name: str, service: str | None = None):
-    key = (service, name) if (service, name) in SERVICE_CODECS else name
+    """The codec for a protocol, or the service's own subclass of it where one exists."""
+    key = (service, name)
+    if key not in SERVICE_CODECS or (key not in _instances and not _exists(SERVICE_CODECS[key])):
+        key = name
     inst = _instances.get(key)
     if inst is None:
         target = SERVICE_CODECS[key] if isinstance(key, tuple) else CODECS[name]
