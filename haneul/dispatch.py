@@ -13,6 +13,8 @@ import inspect
 import logging
 import os
 
+import orjson
+
 from haneul import catalog, identity, registry, routing
 from haneul.context import RequestContext
 from haneul.errors import AwsError
@@ -87,6 +89,9 @@ class Dispatcher:
                 await req.read_body(max_body)        # query/json/cbor route on the body
             target = routing.route(req, cred)
             ctx.service, ctx.operation, ctx.protocol = target.service, target.operation or "", target.protocol
+            if target.protocol == "raw":
+                resp = await self.data_plane(ctx, req, target, cred, max_body)
+                return resp, ctx, ctx.service, "-"
             codec = codec_for(target.protocol, target.service)
             principal = ctx.principal = identity.principal_for(cred, self.store)
             ctx.account = principal.account
@@ -115,6 +120,23 @@ class Dispatcher:
         if ctx.protocol == "rest-xml":
             resp.headers.append(("x-amz-request-id", ctx.request_id))
         return resp, ctx, ctx.service or "-", ctx.operation or "-"
+
+    async def data_plane(self, ctx, req, target, cred, max_body) -> HttpResponse:
+        """Deployed APIs and function URLs: plain HTTP in, plain HTTP out."""
+        handler = registry.load_target(target.operation)
+        ctx.principal = identity.principal_for(cred, self.store)
+        ctx.account = ctx.principal.account
+        if handler is None:
+            body = orjson.dumps({"message": f"Haneul does not serve {target.service} data-plane requests yet"})
+            return HttpResponse(501, [("Content-Type", "application/json")], body)
+        if req.body is None:
+            await req.read_body(max_body)
+        try:
+            return await handler(ctx, req, target.labels)
+        except AwsError as err:
+            return HttpResponse(err.status or 400, [("Content-Type", "application/json"),
+                                                    ("x-amzn-ErrorType", err.code)],
+                                orjson.dumps({"message": err.message}))
 
     def error_response(self, err, spec, op, codec, req, ctx) -> HttpResponse:
         if codec is None:

@@ -40,3 +40,34 @@ def load_class(service: str):
         return None
     module, _, name = SERVICES[service].partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+# Background engines of services: (module, start, stop) where start/stop are
+# `async def f(app)`.  Started after the server is up, so they cost nothing at cold start,
+# and only when the module exists.
+ENGINES: dict[str, tuple[str, str, str | None]] = {
+}
+
+# Data planes that are not AWS API operations (deployed APIs, function URLs): a host or
+# path pattern -> "module:function", an `async def f(ctx, req, match) -> HttpResponse`.
+# Named groups of the pattern reach the handler through `match`.
+HOST_ROUTES: list[tuple[str, str]] = [
+    (r"^(?P<api>[a-z0-9]+)\.execute-api\.", "haneul.services.apigateway.invoke:handle"),
+    (r"^(?P<url_id>[a-z0-9]+)\.lambda-url\.", "haneul.services.awslambda.urls:handle"),
+]
+PATH_ROUTES: list[tuple[str, str]] = [
+    (r"^/_aws/execute-api/(?P<api>[^/]+)(?P<rest>/.*)?$", "haneul.services.apigateway.invoke:handle"),
+    (r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<rest>/.*)?$",
+     "haneul.services.apigateway.invoke:handle"),
+]
+
+
+def load_target(target: str):
+    """"module:attr" -> the attribute, or None while the module has not been written."""
+    module, _, name = target.partition(":")
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    return getattr(importlib.import_module(module), name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from haneul import catalog
+from haneul import catalog, registry
 from haneul.errors import AwsError
 from haneul.identity import Credential
 from haneul.protocol import uri
@@ -21,7 +21,8 @@ from haneul.protocol.shapes import service_spec
 
 _CBOR_PATH = re.compile(r"^/service/([^/]+)/operation/([^/?]+)$")
 _S3_VHOST = re.compile(r"^(?P<bucket>.+?)\.s3(?:[.-](?:accelerate|external-1|[a-z0-9-]+))?\.(?:localhost|amazonaws\.com)")
-_EXECUTE_API = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.")
+_HOST_ROUTES = [(re.compile(p), target) for p, target in registry.HOST_ROUTES]
+_PATH_ROUTES = [(re.compile(p), target) for p, target in registry.PATH_ROUTES]
 
 
 class Target:
@@ -123,11 +124,15 @@ def route(req: HttpRequest, cred: Credential | None) -> Target:
     host = req.host.split(":", 1)[0].lower()
     signing = cred.service if cred is not None else ""
 
-    m = _EXECUTE_API.match(host)
-    if m and signing in ("", "execute-api"):
-        t = Target("execute-api", "rest-json", None)
-        t.labels = {"api": m.group("api")}
-        return t
+    if signing in ("", "execute-api", "lambda"):
+        for pattern, handler in _HOST_ROUTES:
+            m = pattern.match(host)
+            if m:
+                return data_plane(handler, m)
+        for pattern, handler in _PATH_ROUTES:
+            m = pattern.match(req.path)
+            if m:
+                return data_plane(handler, m)
 
     # query / ec2: Action=...
     ctype = headers.get("content-type", "")
@@ -169,6 +174,13 @@ def route(req: HttpRequest, cred: Credential | None) -> Target:
     if t is None:
         raise AwsError("UnknownOperationException",
                        f"No {'/'.join(candidates[:3])} operation matches {req.method} {req.path.split('?')[0]}", 404)
+    return t
+
+
+def data_plane(handler: str, match) -> Target:
+    """A request for a deployed API or a function URL, answered by `handler`."""
+    t = Target(handler.split(".")[2] if handler.count(".") >= 2 else handler, "raw", handler)
+    t.labels = {k: v for k, v in match.groupdict().items() if v is not None}
     return t
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -23,6 +24,7 @@ class App:
         self.store: Store | None = None
         self.dispatcher: Dispatcher | None = None
         self.started = time.time()
+        self.engines: list[str] = []
         self.internal = {
             "/_haneul/health": self.health,
             "/_localstack/health": self.health,
@@ -35,6 +37,32 @@ class App:
         if self.store is None:
             self.store = Store(None if self.config.ephemeral else self.config.data_dir)
             self.dispatcher = Dispatcher(self.store, self)
+
+    async def start_engines(self) -> None:
+        """Background work of services (resuming workflows, pollers), where it exists."""
+        for service, (module, start, _stop) in registry.ENGINES.items():
+            fn = registry.load_target(f"{module}:{start}")
+            if fn is None:
+                continue
+            try:
+                await fn(self)
+                self.engines.append(service)
+            except Exception:
+                log.exception("the %s engine did not start", service)
+
+    async def stop_engines(self) -> None:
+        task = getattr(self, "_engines_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+        for service in reversed(self.engines):
+            module, _start, stop = registry.ENGINES[service]
+            fn = registry.load_target(f"{module}:{stop}") if stop else None
+            if fn is not None:
+                try:
+                    await asyncio.wait_for(fn(self), 10)
+                except Exception:
+                    log.exception("the %s engine did not stop cleanly", service)
+        self.engines.clear()
 
     def close(self) -> None:
         if self.store is not None:
@@ -55,7 +83,10 @@ class App:
                         await send({"type": "lifespan.startup.failed", "message": str(e)})
                         return
                     await send({"type": "lifespan.startup.complete"})
+                    # engines start once the port answers, so they add nothing to cold start
+                    self._engines_task = asyncio.ensure_future(self.start_engines())
                 elif message["type"] == "lifespan.shutdown":
+                    await self.stop_engines()
                     self.close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
