@@ -201,13 +201,15 @@ def run_wrk(
     connections: int,
     duration: float,
     timeout: float = 10.0,
+    cpus: str | None = None,
 ) -> dict:
-    """Run wrk once; return its summary with req/s and latencies in milliseconds."""
+    """Run wrk once (on the given CPUs, if any); return its summary with req/s and
+    latencies in milliseconds."""
     threads = 1 if connections == 1 else 2
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua_script(requests))
     try:
-        cmd = [
+        cmd = (["taskset", "-c", cpus] if cpus else []) + [
             "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
             f"--timeout={round(timeout)}s", "--latency", "-s", script.name, url,
         ]
@@ -330,6 +332,7 @@ def measure_operation(
     warmup: float = 1.0,
     log=print,
     server_pids=None,
+    client_cpus: str | None = None,
 ) -> dict:
     """Set up, verify and load one operation at each connection level (fresh setup per level)."""
     endpoint = Endpoint(endpoint_url)
@@ -351,9 +354,9 @@ def measure_operation(
             log(f"    {name} c={connections}: verify failed: {checked['problems'][0]}")
             continue
         if warmup and level_index == 0:
-            run_wrk(endpoint.url, requests, 8 if max(levels) >= 8 else 1, warmup)
+            run_wrk(endpoint.url, requests, 8 if max(levels) >= 8 else 1, warmup, cpus=client_cpus)
         with CpuWatch(server_pids) as cpu:
-            run = run_wrk(endpoint.url, requests, connections, duration)
+            run = run_wrk(endpoint.url, requests, connections, duration, cpus=client_cpus)
         run["cpu"] = cpu.result
         note += f"; cores: server {cpu.result['server_cores']}, client {cpu.result['client_cores']}"
         if cpu.result["other_cores"] > 0.15:

@@ -96,11 +96,13 @@ def free_port() -> int:
 class Running:
     """One server process started in its own session (so stopping it stops its children)."""
 
-    def __init__(self, name: str, server: Server, log_dir: Path) -> None:
+    def __init__(self, name: str, server: Server, log_dir: Path, cpus: str | None = None) -> None:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         argv = [a.format(port=self.port) for a in server.argv]
+        if cpus:  # taskset execs the server, so the PID stays the server's
+            argv = ["taskset", "-c", cpus, *argv]
         env = dict(os.environ, **{k: v.format(port=self.port) for k, v in server.env.items()})
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{name}.log"
@@ -192,7 +194,7 @@ def measure_server(name: str, args: argparse.Namespace, ops: list[str], log_dir:
     result: dict = {"server": name, "operations": []}
     cold = []
     for _ in range(args.cold_start_runs):
-        running = Running(name, server, log_dir)
+        running = Running(name, server, log_dir, args.server_cpus)
         try:
             cold.append(running.wait_ready(probe_requests(running.url)) * 1000)
         finally:
@@ -202,7 +204,7 @@ def measure_server(name: str, args: argparse.Namespace, ops: list[str], log_dir:
                                    "runs": [round(c, 1) for c in cold]}
         print(f"  cold start: median {statistics.median(cold):.0f} ms  "
               f"(runs: {', '.join(f'{c:.0f}' for c in cold)})")
-    running = Running(name, server, log_dir)
+    running = Running(name, server, log_dir, args.server_cpus)
     try:
         running.wait_ready(probe_requests(running.url))
         time.sleep(0.5)
@@ -215,7 +217,8 @@ def measure_server(name: str, args: argparse.Namespace, ops: list[str], log_dir:
                 measured = load.measure_operation(running.url, op_name, op, args.levels,
                                                   args.duration, args.warmup,
                                                   log=lambda m: print(m, flush=True),
-                                                  server_pids=lambda: _tree(running.proc.pid))
+                                                  server_pids=lambda: _tree(running.proc.pid),
+                                                  client_cpus=args.client_cpus)
             except Exception as exc:
                 measured = {"operation": op_name, "runs": [], "failed": str(exc)}
                 print(f"    failed: {exc}")
@@ -370,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per operation")
     parser.add_argument("--cold-start-runs", type=int, default=3)
+    parser.add_argument("--pin", action="store_true",
+                        help="pin the server to CPU 0 and wrk to CPU 1 (steadier on 2 cores)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for the machine to be idle")
     parser.add_argument("--from-json", help="print the tables of an earlier results file, run nothing")
@@ -377,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json:
         print_tables(json.loads(Path(args.from_json).read_text())["results"])
         return 0
+    args.server_cpus, args.client_cpus = ("0", "1") if args.pin else (None, None)
     args.levels = tuple(int(c) for c in args.connections.split(","))
     args.ops = [o for o in args.ops.split(",") if o]
     for op in args.ops:
@@ -416,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{stamp}.json"
     settings = {"duration_s": args.duration, "warmup_s": args.warmup, "connections": args.levels,
-                "cold_start_runs": args.cold_start_runs}
+                "cold_start_runs": args.cold_start_runs, "pinned": args.pin}
     path.write_text(json.dumps({"machine": info, "settings": settings, "results": results}, indent=2))
     print(f"\nresults: {path.relative_to(ROOT)}")
     return 0
