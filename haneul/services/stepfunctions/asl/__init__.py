@@ -1,0 +1,1 @@
+"""The Amazon States Language interpreter: pure (no HTTP, no SQL), data in and data out."""

@@ -1,0 +1,118 @@
+"""The States Language engine on its own: no server, a manual clock."""
+
+import asyncio
+
+import pytest
+
+from haneul.services.stepfunctions.asl.engine import Checkpoint, Execution
+from haneul.services.stepfunctions.asl.errors import StatesError
+from haneul.services.stepfunctions.asl.host import ManualHost
+from haneul.services.stepfunctions.asl.states import retry_delay
+
+
+def run(definition, input_=None, host=None, **kw):
+    exe = Execution(definition, {} if input_ is None else input_, host or ManualHost(), **kw)
+    return exe, asyncio.run(exe.run())
+
+
+def test_pass_chain_and_history_ids():
+    d = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "ResultPath": "$.a", "Next": "B"},
+                                    "B": {"Type": "Pass", "End": True}}}
+    exe, out = run(d, {"x": 1})
+    assert out.status == "SUCCEEDED" and out.output == {"x": 1, "a": 1}
+    assert [e["id"] for e in exe.events] == [1, 2, 3, 4, 5, 6]
+    assert [e["previousEventId"] for e in exe.events] == [0, 1, 2, 3, 4, 5]
+
+
+def test_wait_costs_no_real_time_and_uses_the_host_clock():
+    host = ManualHost()
+    d = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    _, out = run(d, host=host)
+    assert out.status == "SUCCEEDED" and host.slept == [3600]
+
+
+def test_retry_backoff_with_max_delay_on_the_manual_clock():
+    calls = []
+
+    def flaky(call):
+        calls.append(call)
+        if len(calls) < 4:
+            return StatesError("Flaky", "try again")
+        return {"ok": True}
+
+    host = ManualHost(tasks={"arn:aws:states:::sqs:sendMessage": flaky})
+    d = {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True,
+        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 5,
+                   "MaxDelaySeconds": 10}]}}}
+    _, out = run(d, host=host)
+    assert out.status == "SUCCEEDED" and out.output == {"ok": True}
+    assert host.slept == [2, 6, 10]
+
+
+def test_full_jitter_stays_below_the_delay():
+    import random
+    r = {"IntervalSeconds": 4, "BackoffRate": 2, "JitterStrategy": "FULL"}
+    assert all(0 <= retry_delay(r, 3, random.Random(i)) <= 16 for i in range(50))
+
+
+def test_catch_assign_and_result_path():
+    d = {"StartAt": "F", "States": {
+        "F": {"Type": "Parallel", "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Fail", "Error": "E", "Cause": "c"}}}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Assign": {"seen.$": "$.Error"}, "Next": "P"}],
+              "End": True},
+        "P": {"Type": "Pass", "Parameters": {"seen.$": "$seen", "err.$": "$.err"}, "End": True}}}
+    _, out = run(d, {"in": 1})
+    assert out.output == {"seen": "E", "err": {"Error": "E", "Cause": "c"}}
+
+
+def test_states_runtime_is_not_caught_by_states_all():
+    d = {"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": "$.missing", "End": True}}}
+    _, out = run(d)
+    assert out.error == "States.Runtime"
+
+
+def test_jsonata_assign_reads_state_entry_values():
+    d = {"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"x": 1, "y": 2}, "Next": "B"},
+        "B": {"Type": "Pass", "Assign": {"x": "{% $y %}", "y": "{% $x %}"}, "Next": "C"},
+        "C": {"Type": "Pass", "Output": {"x": "{% $x %}", "y": "{% $y %}", "r": "{% $range(1, 3, 1) %}"}, "End": True}}}
+    _, out = run(d)
+    assert out.output == {"x": 2, "y": 1, "r": [1, 2, 3]}
+
+
+def test_machine_timeout_on_the_manual_clock():
+    d = {"TimeoutSeconds": 5, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    exe, out = run(d)
+    assert out.status == "TIMED_OUT" and exe.events[-1]["type"] == "ExecutionTimedOut"
+
+
+def test_payload_limit():
+    d = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "x" * 300_000, "End": True}}}
+    _, out = run(d)
+    assert out.error == "States.DataLimitExceeded"
+
+
+def test_resume_from_a_checkpoint_waits_only_the_remaining_time():
+    host = ManualHost(start=1000.0)
+    d = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "Next": "P"},
+                                    "P": {"Type": "Pass", "End": True}}}
+    exe = Execution(d, {"a": 1}, host, events=[{"id": 1, "type": "ExecutionStarted"},
+                                               {"id": 2, "type": "WaitStateEntered"}])
+    host.t = 1060.0
+    out = asyncio.run(exe.run(resume=Checkpoint("W", {"a": 1}, {}, 1000.0, 2)))
+    assert out.status == "SUCCEEDED" and host.slept == [40]
+    assert [e["type"] for e in exe.events][2:] == ["WaitStateExited", "PassStateEntered", "PassStateExited",
+                                                    "ExecutionSucceeded"]
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ("States.Format('a{}b\\\\{', 1)", "a1b{"),
+    ("States.MathAdd(1.5, 1.49)", 3),
+    ("States.ArrayRange(1, 9, 4)", [1, 5, 9]),
+    ("States.StringSplit('a,b,,c', ',')", ["a", "b", "c"]),
+])
+def test_intrinsics(expr, expected):
+    d = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"v.$": expr}, "End": True}}}
+    _, out = run(d)
+    assert out.output == {"v": expected}
