@@ -172,16 +172,32 @@ class Dispatcher:
             finally:
                 ctx.db = None
 
-    async def call(self, ctx: RequestContext, service: str, operation: str, request: dict) -> dict:
-        """In-process call from another service, as `ctx`'s caller."""
+    async def call(self, ctx: RequestContext, service: str, operation: str, request: dict, *,
+                   account: str | None = None, region: str | None = None,
+                   json_document: bool = False) -> dict:
+        """In-process call from another service, as `ctx`'s caller (or in `account` /
+        `region`, for deliveries such as S3 notifications to a queue's owner).
+
+        `json_document=True` takes and gives JSON-shaped documents (blobs in base64,
+        timestamps as numbers), as Step Functions' aws-sdk tasks and API Gateway mapping
+        templates hold them; otherwise Python values, as services exchange them.
+        """
         spec = service_spec(service)
         op = spec.operation(operation)
         if op is None:
             raise routing.unknown_operation(service, operation)
-        sub = RequestContext(account=ctx.account, region=ctx.region, store=self.store,
-                             service=service, operation=operation, principal=ctx.principal,
-                             endpoint=ctx.endpoint, host=ctx.host, app=self.app, clock=ctx.clock)
-        return await self.invoke(sub, spec, op, request)
+        if json_document:
+            from haneul.protocol.awsjson import read_document
+            request = read_document(op.input, request or {})
+        sub = RequestContext(account=account or ctx.account, region=region or ctx.region,
+                             store=self.store, service=service, operation=operation,
+                             principal=ctx.principal, endpoint=ctx.endpoint, host=ctx.host,
+                             app=self.app, clock=ctx.clock)
+        output = await self.invoke(sub, spec, op, request or {})
+        if json_document:
+            from haneul.protocol.awsjson import write_document
+            output = orjson.loads(orjson.dumps(write_document(op.output, output or {}), default=str))
+        return output
 
 
 def _rest_candidate(req: HttpRequest) -> bool:
