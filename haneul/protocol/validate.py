@@ -25,7 +25,7 @@ _PROPS = {
     "P": "!-#%-*,-/:;?@\\[-\\]_{}\u00a1\u00a7\u00ab\u00b6\u00b7\u00bb\u00bf",
     "Punct": "!-/:-@\\[-`{-~", "S": "$+<=>^`|~\u00a2-\u00a6\u00a8\u00a9\u00ac\u00ae-\u00b1",
     "Alnum": "a-zA-Z0-9", "Alpha": "a-zA-Z", "XDigit": "0-9a-fA-F", "ASCII": "\x00-\x7f",
-    "Print": "\x20-\x7e", "Graph": "\x21-\x7e", "Cntrl": "\x00-\x1f\x7f", "Space": "\s",
+    "Print": "\x20-\x7e", "Graph": "\x21-\x7e", "Cntrl": "\x00-\x1f\x7f", "Space": r"\s",
     "Upper": "A-Z", "Lower": "a-z", "C": "\x00-\x1f\x7f-\x9f", "M": "\u0300-\u036f",
     "Cc": "\x00-\x1f\x7f-\x9f",
 }
