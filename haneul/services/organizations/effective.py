@@ -17,21 +17,39 @@ import sqlite3
 from haneul.services.organizations.records import Records
 
 
-def _levels(conn: sqlite3.Connection, account: str, kind: str) -> list[list[dict]]:
-    conn_rows = conn.row_factory
+class _Rows:
+    """Read with sqlite3.Row rows (the store's connections already use them)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn, self.saved = conn, conn.row_factory
+
+    def __enter__(self) -> Records:
+        if self.saved is not sqlite3.Row:
+            self.conn.row_factory = sqlite3.Row
+        return Records(self.conn)
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is not sqlite3.Row:
+            self.conn.row_factory = self.saved
+
+
+def _org_row(rec: Records, account: str):
+    """The organization an account belongs to (None also before Organizations has ever
+    been used, when its tables do not exist yet)."""
     try:
-        conn.row_factory = sqlite3.Row
-        rec = Records(conn)
         row = rec.one("SELECT org FROM org_account WHERE id=?", account)
-        if row is None or not row["org"]:
-            return []
-        org = rec.organization(row["org"])
+    except sqlite3.OperationalError:
+        return None
+    return rec.organization(row["org"]) if row is not None and row["org"] else None
+
+
+def _levels(conn: sqlite3.Connection, account: str, kind: str) -> list[list[dict]]:
+    with _Rows(conn) as rec:
+        org = _org_row(rec, account)
         if org is None or org["mgmt"] == account or kind not in rec.enabled_types(org["id"]):
             return []
         return [[json.loads(p.content) for p in rec.attached(org["id"], node, kind)]
                 for node in rec.path(org, account)]
-    finally:
-        conn.row_factory = conn_rows
 
 
 def scps_for_account(conn: sqlite3.Connection, account: str) -> list[list[dict]]:
@@ -45,18 +63,10 @@ def rcps_for_account(conn: sqlite3.Connection, account: str) -> list[list[dict]]
 def organization_of(conn: sqlite3.Connection, account: str) -> dict | None:
     """The values of the aws:PrincipalOrgID / aws:PrincipalOrgPaths / aws:ResourceOrgID
     condition keys for an account: {"OrgId", "ManagementAccount", "Path"} or None."""
-    conn_rows = conn.row_factory
-    try:
-        conn.row_factory = sqlite3.Row
-        rec = Records(conn)
-        row = rec.one("SELECT org FROM org_account WHERE id=?", account)
-        if row is None or not row["org"]:
-            return None
-        org = rec.organization(row["org"])
+    with _Rows(conn) as rec:
+        org = _org_row(rec, account)
         if org is None:
             return None
         nodes = rec.path(org, account)[:-1]
         return {"OrgId": org["id"], "ManagementAccount": org["mgmt"],
                 "Path": org["id"] + "/" + "".join(n + "/" for n in nodes)}
-    finally:
-        conn.row_factory = conn_rows

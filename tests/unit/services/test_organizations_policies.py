@@ -207,3 +207,23 @@ def test_policy_pagination_and_filters(h):
     assert pages == [10, 10, 4]
     assert h.call("list_policies", {"Filter": "TAG_POLICY"})["Policies"] == []
     assert len(made) == 23
+
+
+def test_effective_reads_need_no_organizations_tables():
+    import sqlite3
+    conn = sqlite3.connect(":memory:")
+    assert scps_for_account(conn, MGMT) == [] and organization_of(conn, MGMT) is None
+    assert conn.row_factory is None
+
+
+def test_effective_reads_on_a_plain_connection(h):
+    import sqlite3
+    enable(h)
+    acct = account(h)
+    conn = h.store.conn
+    conn.row_factory = None
+    try:
+        assert scps_for_account(conn, acct) == [[FULL], [FULL]]
+        assert conn.row_factory is None
+    finally:
+        conn.row_factory = sqlite3.Row
