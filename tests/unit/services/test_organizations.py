@@ -287,3 +287,10 @@ def test_service_access(h, org):
     assert len(h.call("list_aws_service_access_for_organization")["EnabledServicePrincipals"]) == 1
     assert err(h, "enable_aws_service_access", {"ServicePrincipal": "bogus"}).fields["Reason"] == \
         "UNRECOGNIZED_SERVICE_PRINCIPAL"
+
+
+def test_global_across_regions(h, org):
+    assert h.call("describe_organization", region="eu-west-1")["Organization"]["Id"] == org["Id"]
+    ou = h.call("create_organizational_unit", {"ParentId": root_id(h), "Name": "x"}, region="ap-south-1")
+    listed = h.call("list_organizational_units_for_parent", {"ParentId": root_id(h)}, region="us-west-2")
+    assert [o["Id"] for o in listed["OrganizationalUnits"]] == [ou["OrganizationalUnit"]["Id"]]
