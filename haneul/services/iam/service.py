@@ -1,0 +1,32 @@
+"""AWS Identity and Access Management (query protocol; a global service).
+
+The operations live in one module per resource (users.py, credentials.py, roles.py,
+policies.py, mfa.py, providers.py, account.py); this class only puts them together.
+State: records.py (every row keyed by account, region ""), policy documents checked by
+policy/validate.py, AWS managed policies from data/aws_managed_policies.json.
+
+Not implemented, on purpose (the dispatcher answers not-implemented): policy simulation
+(SimulateCustomPolicy, SimulatePrincipalPolicy) and ListPoliciesGrantingServiceAccess,
+which belong with the policy evaluation engine of a later issue; service last-accessed
+and Organizations access reports, which need request history nobody records yet;
+Organizations root-credential features; delegation requests, role templates
+(AcquireRole, GetRoleTemplateVersion), GetHumanReadableSummary and account properties.
+"""
+
+from __future__ import annotations
+
+from haneul.services.base import Service
+from haneul.services.iam.account import Account
+from haneul.services.iam.credentials import Credentials
+from haneul.services.iam.errors import VALIDATION_ERROR
+from haneul.services.iam.mfa import MfaDevices
+from haneul.services.iam.policies import Policies
+from haneul.services.iam.providers import Providers
+from haneul.services.iam.records import SCHEMA
+from haneul.services.iam.roles import Roles
+from haneul.services.iam.users import Users
+
+
+class Iam(Users, Credentials, Roles, Policies, MfaDevices, Providers, Account, Service):
+    SCHEMA = SCHEMA
+    VALIDATION_ERROR = VALIDATION_ERROR
