@@ -4,6 +4,7 @@ calling user."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from haneul.context import RequestContext
@@ -41,8 +42,10 @@ def require(rec: Records, kind: str, name: str) -> dict:
     return entity
 
 
+@lru_cache(maxsize=4096)
 def encode_document(document: str) -> str:
-    """IAM returns policy documents URL-encoded (RFC 3986); SDKs decode them."""
+    """IAM returns policy documents URL-encoded (RFC 3986); SDKs decode them.  Cached:
+    many roles share one trust policy, and ListRoles encodes a page of them."""
     return quote(document, safe="-_.~")
 
 

@@ -34,3 +34,17 @@ def page(items: Sequence[Any], request: dict, key: Callable[[Any], Any], member:
 
 def _k(value):
     return tuple(value) if isinstance(value, list) else value
+
+
+def page_entities(rec, kind: str, request: dict, member: str) -> dict:
+    """`page` for named entities, done in SQL (key order, LIMIT), so a page of a long
+    list reads only that page: ListRoles over 1,000 roles costs one page of rows."""
+    limit = request.get("MaxItems") or DEFAULT_MAX_ITEMS
+    after = decode_token(request["Marker"], _bad_marker) if request.get("Marker") else None
+    if after is not None and not isinstance(after, str):
+        raise _bad_marker()
+    rows = rec.all(kind, request.get("PathPrefix"), after=after, limit=limit + 1)
+    out = {member: rows[:limit], "IsTruncated": len(rows) > limit}
+    if out["IsTruncated"]:
+        out["Marker"] = encode_token(rows[limit - 1]["name"].lower())
+    return out

@@ -95,14 +95,23 @@ class Records:
         self.db.execute("DELETE FROM iam_entity WHERE account=? AND region=? AND kind=? AND key=?",
                         (self.account, REGION, kind, name.lower()))
 
-    def all(self, kind: str, path_prefix: str | None = None) -> list[dict]:
+    def all(self, kind: str, path_prefix: str | None = None, after: str | None = None,
+            limit: int | None = None) -> list[dict]:
+        """Entities of `kind` in key order; `after`/`limit` read one page."""
         sql = ("SELECT name, path, id, arn, created, data FROM iam_entity "
                "WHERE account=? AND region=? AND kind=?")
         args: list[Any] = [self.account, REGION, kind]
         if path_prefix and path_prefix != "/":
             sql += " AND substr(path, 1, ?) = ?"
             args += [len(path_prefix), path_prefix]
-        return [_entity(r) for r in self.db.execute(sql + " ORDER BY key", args)]
+        if after is not None:
+            sql += " AND key > ?"
+            args.append(after)
+        sql += " ORDER BY key"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_entity(r) for r in self.db.execute(sql, args)]
 
     def count(self, kind: str) -> int:
         return self.db.execute("SELECT count(*) FROM iam_entity WHERE account=? AND region=? AND kind=?",

@@ -10,7 +10,7 @@ from haneul.services.iam import errors, ids, managed
 from haneul.services.iam import tags as tagging
 from haneul.services.iam.entities import (LIMITS, check_document, profile_shape, records, require,
                                           role_shape)
-from haneul.services.iam.paging import page
+from haneul.services.iam.paging import page, page_entities
 from haneul.services.iam.policy import validate
 
 # Service-linked role names: service principal -> (role name suffix, AWS managed policy)
@@ -74,8 +74,7 @@ class Roles:
         return {"Role": role_shape(require(records(ctx), "role", request["RoleName"]))}
 
     def list_roles(self, ctx: RequestContext, request: dict) -> dict:
-        out = page(records(ctx).all("role", request.get("PathPrefix")), request,
-                   lambda r: r["name"].lower(), "Roles")
+        out = page_entities(records(ctx), "role", request, "Roles")
         out["Roles"] = [role_shape(r, full=False) for r in out["Roles"]]
         return out
 
@@ -216,8 +215,7 @@ class Roles:
 
     def list_instance_profiles(self, ctx: RequestContext, request: dict) -> dict:
         rec = records(ctx)
-        out = page(rec.all("instance-profile", request.get("PathPrefix")), request,
-                   lambda p: p["name"].lower(), "InstanceProfiles")
+        out = page_entities(rec, "instance-profile", request, "InstanceProfiles")
         out["InstanceProfiles"] = [profile_shape(rec, p) for p in out["InstanceProfiles"]]
         return out
 

@@ -7,7 +7,7 @@ from haneul.services.iam import errors, ids
 from haneul.services.iam import tags as tagging
 from haneul.services.iam.entities import (LIMITS, caller_user_name, group_shape, records, require,
                                           user_shape)
-from haneul.services.iam.paging import page
+from haneul.services.iam.paging import page, page_entities
 
 
 def rename_user_references(rec, old_key: str, new_key: str) -> None:
@@ -45,8 +45,7 @@ class Users:
         return {"User": user_shape(require(rec, "user", name))}
 
     def list_users(self, ctx: RequestContext, request: dict) -> dict:
-        users = records(ctx).all("user", request.get("PathPrefix"))
-        out = page(users, request, lambda u: u["name"].lower(), "Users")
+        out = page_entities(records(ctx), "user", request, "Users")
         out["Users"] = [user_shape(u, full=False) for u in out["Users"]]
         return out
 
@@ -131,8 +130,7 @@ class Users:
         return out
 
     def list_groups(self, ctx: RequestContext, request: dict) -> dict:
-        out = page(records(ctx).all("group", request.get("PathPrefix")), request,
-                   lambda g: g["name"].lower(), "Groups")
+        out = page_entities(records(ctx), "group", request, "Groups")
         out["Groups"] = [group_shape(g) for g in out["Groups"]]
         return out
 
