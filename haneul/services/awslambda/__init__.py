@@ -1,0 +1,20 @@
+"""AWS Lambda.  `start(app)` / `stop(app)` are the server's startup and shutdown hooks:
+start resumes queued asynchronous invocations and SQS pollers after a restart; stop
+kills every execution environment and background task."""
+
+from __future__ import annotations
+
+
+async def start(app) -> None:
+    from haneul.services.awslambda import invoking, mappings
+    app.dispatcher.service("lambda")          # make sure the tables exist
+    await invoking.resume(app)
+    await mappings.resume(app)
+
+
+async def stop(app) -> None:
+    from haneul.services.awslambda.engine import _engines
+    for owner in (app, getattr(app, "store", None)):
+        engine = _engines.pop(owner, None) if owner is not None else None
+        if engine is not None:
+            await engine.close()

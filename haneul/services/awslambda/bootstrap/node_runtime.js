@@ -1,0 +1,170 @@
+// Haneul's runtime interface client for Node.js functions (Node 18+; no dependencies).
+// Speaks the Lambda Runtime API at $AWS_LAMBDA_RUNTIME_API and reports errors in AWS's
+// shapes ({errorType, errorMessage, trace}; Runtime.ImportModuleError at init).
+"use strict";
+
+const http = require("http");
+const path = require("path");
+const fs = require("fs");
+const url = require("url");
+
+const [HOST, PORT] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
+const TASK_ROOT = process.env.LAMBDA_TASK_ROOT || process.cwd();
+const HANDLER = process.env._HANDLER || "";
+const PREFIX = "/2018-06-01/runtime";
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function request(method, p, body, headers) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(body);
+    const h = Object.assign({}, headers || {});
+    if (data) h["Content-Length"] = data.length;
+    const req = http.request({ host: HOST, port: PORT, method, path: PREFIX + p, agent, headers: h }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ headers: res.headers, status: res.statusCode, body: Buffer.concat(chunks) }));
+    });
+    req.on("error", reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+function errorDoc(err, type) {
+  if (!(err instanceof Error)) {
+    return { errorType: type || "string", errorMessage: String(err), trace: [] };
+  }
+  return {
+    errorType: type || err.name || "Error",
+    errorMessage: err.message,
+    trace: String(err.stack || "").split("\n"),
+  };
+}
+
+class UserError extends Error {
+  constructor(name, message) { super(message); this.name = name; }
+}
+
+async function loadHandler() {
+  const dot = HANDLER.lastIndexOf(".");
+  if (dot < 1) throw new UserError("Runtime.MalformedHandlerName", `Bad handler ${HANDLER}`);
+  const modulePath = HANDLER.slice(0, dot);
+  const fnPath = HANDLER.slice(dot + 1);
+  const base = path.resolve(TASK_ROOT, modulePath);
+  let mod;
+  let found = null;
+  for (const ext of [".js", ".mjs", ".cjs", ""]) {
+    if (fs.existsSync(base + ext) && fs.statSync(base + ext).isFile()) { found = base + ext; break; }
+  }
+  if (!found) {
+    throw new UserError("Runtime.ImportModuleError",
+      `Error: Cannot find module '${modulePath}'\nRequire stack:\n- ${__filename}`);
+  }
+  try {
+    if (found.endsWith(".mjs")) {
+      mod = await import(url.pathToFileURL(found).href);
+    } else {
+      try {
+        mod = require(found);
+      } catch (e) {
+        if (e && e.code === "ERR_REQUIRE_ESM") mod = await import(url.pathToFileURL(found).href);
+        else throw e;
+      }
+    }
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new UserError("Runtime.UserCodeSyntaxError", `${e.name}: ${e.message}`);
+    if (e && e.code === "MODULE_NOT_FOUND") throw new UserError("Runtime.ImportModuleError", `Error: ${e.message}`);
+    throw e;
+  }
+  let fn = mod;
+  for (const part of fnPath.split(".")) fn = fn ? fn[part] : undefined;
+  if (fn === undefined && mod && mod.default) fn = mod.default[fnPath];
+  if (typeof fn !== "function") {
+    throw new UserError("Runtime.HandlerNotFound", `${modulePath}.${fnPath} is undefined or not exported`);
+  }
+  return fn;
+}
+
+function patchConsole() {
+  for (const level of ["log", "info", "warn", "error", "debug", "trace"]) {
+    const label = level === "log" ? "INFO" : level.toUpperCase();
+    const original = console[level].bind(console);
+    console[level] = (...args) => {
+      const id = process.env.__HANEUL_REQUEST_ID || "undefined";
+      const text = require("util").format(...args);
+      process.stdout.write(`${new Date().toISOString()}\t${id}\t${label}\t${text}\n`);
+    };
+    void original;
+  }
+}
+
+function invokeHandler(fn, event, context) {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const callback = (err, result) => {
+      if (settled) return;
+      settled = true;
+      if (err !== null && err !== undefined) reject(err); else resolve(result);
+    };
+    context.succeed = (r) => callback(null, r);
+    context.fail = (e) => callback(e === undefined ? new Error("handled") : e);
+    context.done = (e, r) => callback(e, r);
+    try {
+      const out = fn(event, context, callback);
+      if (out && typeof out.then === "function") out.then((r) => callback(null, r), (e) => callback(e === undefined || e === null ? new Error(String(e)) : e));
+      else if (fn.length < 3) callback(null, out);
+    } catch (e) {
+      callback(e);
+    }
+  });
+}
+
+async function main() {
+  patchConsole();
+  let fn;
+  try {
+    fn = await loadHandler();
+  } catch (e) {
+    const doc = errorDoc(e);
+    process.stdout.write(`${new Date().toISOString()}\tundefined\tERROR\t${JSON.stringify(doc)}\n`);
+    await request("POST", "/init/error", JSON.stringify(doc), { "Lambda-Runtime-Function-Error-Type": doc.errorType });
+    process.exit(1);
+  }
+  for (;;) {
+    const next = await request("GET", "/invocation/next");
+    const h = next.headers;
+    const id = h["lambda-runtime-aws-request-id"];
+    process.env.__HANEUL_REQUEST_ID = id;
+    if (h["lambda-runtime-trace-id"]) process.env._X_AMZN_TRACE_ID = h["lambda-runtime-trace-id"];
+    const deadline = Number(h["lambda-runtime-deadline-ms"] || 0);
+    const context = {
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+      invokedFunctionArn: h["lambda-runtime-invoked-function-arn"],
+      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      awsRequestId: id,
+      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      clientContext: h["lambda-runtime-client-context"] ? JSON.parse(h["lambda-runtime-client-context"]) : undefined,
+      identity: h["lambda-runtime-cognito-identity"] ? JSON.parse(h["lambda-runtime-cognito-identity"]) : undefined,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    let event;
+    try {
+      event = next.body.length ? JSON.parse(next.body.toString("utf8")) : null;
+      const result = await invokeHandler(fn, event, context);
+      const body = result === undefined ? "null" : JSON.stringify(result);
+      await request("POST", `/invocation/${id}/response`, body === undefined ? "null" : body);
+    } catch (e) {
+      const doc = errorDoc(e);
+      process.stdout.write(`${new Date().toISOString()}\t${id}\tERROR\tInvoke Error \t${JSON.stringify(doc)}\n`);
+      await request("POST", `/invocation/${id}/error`, JSON.stringify(doc), { "Lambda-Runtime-Function-Error-Type": doc.errorType });
+    }
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(String(e && e.stack ? e.stack : e) + "\n");
+  process.exit(1);
+});

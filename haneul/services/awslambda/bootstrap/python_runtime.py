@@ -1,0 +1,182 @@
+"""Haneul's runtime interface client for Python functions (3.9+; standard library only).
+
+Speaks the Lambda Runtime API at $AWS_LAMBDA_RUNTIME_API: fetch the next event, call the
+handler, post its result or error.  Errors are reported in AWS's shapes
+(errorMessage/errorType/stackTrace; Runtime.ImportModuleError and friends at init).
+"""
+
+import http.client
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+
+API = os.environ["AWS_LAMBDA_RUNTIME_API"]
+TASK_ROOT = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
+HANDLER = os.environ.get("_HANDLER", "")
+PREFIX = "/2018-06-01/runtime"
+
+
+class Client:
+    def __init__(self):
+        host, _, port = API.partition(":")
+        self.conn = http.client.HTTPConnection(host, int(port or 80))
+
+    def request(self, method, path, body=None, headers=None):
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, PREFIX + path, body=body, headers=headers or {})
+                resp = self.conn.getresponse()
+                return resp, resp.read()
+            except (ConnectionError, http.client.HTTPException):
+                self.conn.close()
+                if attempt == 2:
+                    raise
+
+
+class LambdaContext:
+    def __init__(self, request_id, deadline_ms, arn, client_context, identity):
+        self.aws_request_id = request_id
+        self.invoked_function_arn = arn
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.client_context = client_context
+        self.identity = identity
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+    def __repr__(self):
+        return ("LambdaContext([aws_request_id={0},log_group_name={1},log_stream_name={2},function_name={3},"
+                "memory_limit_in_mb={4},function_version={5},invoked_function_arn={6}])").format(
+            self.aws_request_id, self.log_group_name, self.log_stream_name, self.function_name,
+            self.memory_limit_in_mb, self.function_version, self.invoked_function_arn)
+
+
+def error_doc(exc, error_type=None, message=None):
+    frames = traceback.extract_tb(exc.__traceback__)
+    return {"errorMessage": message if message is not None else str(exc),
+            "errorType": error_type or type(exc).__name__,
+            "requestId": "",
+            "stackTrace": ["  File \"{0}\", line {1}, in {2}\n    {3}\n".format(f.filename, f.lineno, f.name, f.line or "")
+                           for f in frames]}
+
+
+def load_handler():
+    module_path, _, function = HANDLER.rpartition(".")
+    if not module_path or not function:
+        raise InitError("Runtime.MalformedHandlerName",
+                        "Bad handler '{0}': not enough values to unpack (expected 2, got 1)".format(HANDLER))
+    module_name = module_path.replace("/", ".")
+    try:
+        module = importlib.import_module(module_name)
+    except SyntaxError as e:
+        raise InitError("Runtime.UserCodeSyntaxError",
+                        "Syntax error in module '{0}': {1}".format(module_name, e), e)
+    except ImportError as e:
+        raise InitError("Runtime.ImportModuleError",
+                        "Unable to import module '{0}': {1}".format(module_name, e), e)
+    handler = getattr(module, function, None)
+    if handler is None:
+        raise InitError("Runtime.HandlerNotFound",
+                        "Handler '{0}' missing on module '{1}'".format(function, module_name))
+    return handler
+
+
+class InitError(Exception):
+    def __init__(self, error_type, message, cause=None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.cause = cause
+
+
+class RequestIdFilter(logging.Filter):
+    request_id = ""
+
+    def filter(self, record):
+        record.aws_request_id = RequestIdFilter.request_id
+        return True
+
+
+def setup_logging():
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S"))
+    handler.addFilter(RequestIdFilter())
+    logging.Formatter.converter = time.gmtime
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING").upper())
+
+
+def main():
+    sys.path[:0] = [p for p in (TASK_ROOT,) if p not in sys.path]
+    if sys.path[1:] and os.path.dirname(os.path.abspath(__file__)) in sys.path:
+        sys.path.remove(os.path.dirname(os.path.abspath(__file__)))
+    setup_logging()
+    client = Client()
+    try:
+        handler = load_handler()
+    except InitError as e:
+        doc = {"errorMessage": str(e), "errorType": e.error_type, "requestId": "", "stackTrace": []}
+        sys.stdout.write("[ERROR] {0}: {1}\n".format(e.error_type, e))
+        sys.stdout.flush()
+        client.request("POST", "/init/error", json.dumps(doc).encode(),
+                       {"Lambda-Runtime-Function-Error-Type": e.error_type})
+        sys.exit(1)
+    except Exception as e:      # module code raised while importing
+        doc = error_doc(e)
+        sys.stdout.write("[ERROR] {0}: {1}\n".format(doc["errorType"], doc["errorMessage"]))
+        sys.stdout.flush()
+        client.request("POST", "/init/error", json.dumps(doc).encode(),
+                       {"Lambda-Runtime-Function-Error-Type": "Runtime.Unknown"})
+        sys.exit(1)
+    while True:
+        resp, body = client.request("GET", "/invocation/next")
+        request_id = resp.getheader("Lambda-Runtime-Aws-Request-Id")
+        RequestIdFilter.request_id = request_id
+        os.environ["_X_AMZN_TRACE_ID"] = resp.getheader("Lambda-Runtime-Trace-Id") or ""
+        client_context = resp.getheader("Lambda-Runtime-Client-Context")
+        identity = resp.getheader("Lambda-Runtime-Cognito-Identity")
+        context = LambdaContext(request_id, int(resp.getheader("Lambda-Runtime-Deadline-Ms") or 0),
+                                resp.getheader("Lambda-Runtime-Invoked-Function-Arn"),
+                                json.loads(client_context) if client_context else None,
+                                json.loads(identity) if identity else None)
+        try:
+            event = json.loads(body) if body else None
+            result = handler(event, context)
+            try:
+                out = json.dumps(result).encode()
+            except (TypeError, ValueError) as e:
+                raise InitError("Runtime.MarshalError", "Unable to marshal response: {0}".format(e))
+        except InitError as e:
+            doc = {"errorMessage": str(e), "errorType": e.error_type, "requestId": request_id, "stackTrace": []}
+            sys.stdout.write("[ERROR] {0}: {1}\n".format(e.error_type, e))
+            sys.stdout.flush()
+            client.request("POST", "/invocation/{0}/error".format(request_id), json.dumps(doc).encode(),
+                           {"Lambda-Runtime-Function-Error-Type": e.error_type})
+            continue
+        except Exception as e:
+            doc = error_doc(e)
+            doc["requestId"] = request_id
+            sys.stdout.write("[ERROR] {0}: {1}\nTraceback (most recent call last):\n{2}".format(
+                doc["errorType"], doc["errorMessage"], "".join(doc["stackTrace"])))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            client.request("POST", "/invocation/{0}/error".format(request_id), json.dumps(doc).encode(),
+                           {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
+            continue
+        sys.stdout.flush()
+        sys.stderr.flush()
+        client.request("POST", "/invocation/{0}/response".format(request_id), out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Lambda's tables and the reads and writes every operation shares.
+
+A function's configuration is kept per version (`$LATEST` and each published number) as
+the JSON of its FunctionConfiguration, so publishing a version is copying a row and an
+answer is that document plus the few computed members (State, LastUpdateStatus).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import uuid
+
+from haneul.errors import AwsError
+from haneul.services.awslambda import names
+
+SCHEMA = [
+    """CREATE TABLE lambda_function (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        created REAL NOT NULL, tags TEXT NOT NULL DEFAULT '{}',
+        reserved INTEGER, next_version INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (account, region, name));
+    CREATE TABLE lambda_version (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+        config TEXT NOT NULL, code TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, version));
+    CREATE TABLE lambda_alias (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, alias TEXT NOT NULL,
+        version TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', routing TEXT,
+        revision_id TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, alias));
+    CREATE TABLE lambda_policy (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, qualifier TEXT NOT NULL,
+        statements TEXT NOT NULL, revision_id TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier));
+    CREATE TABLE lambda_layer (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        next_version INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (account, region, name));
+    CREATE TABLE lambda_layer_version (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+        doc TEXT NOT NULL, blob TEXT NOT NULL, policy TEXT NOT NULL DEFAULT '[]',
+        revision_id TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, version));
+    CREATE TABLE lambda_event_invoke_config (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, qualifier TEXT NOT NULL,
+        doc TEXT NOT NULL, modified REAL NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier));
+    CREATE TABLE lambda_provisioned (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, qualifier TEXT NOT NULL,
+        requested INTEGER NOT NULL, modified REAL NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier));
+    CREATE TABLE lambda_url (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, qualifier TEXT NOT NULL,
+        url_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL, created REAL NOT NULL, modified REAL NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier));
+    CREATE TABLE lambda_esm (
+        uuid TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
+        name TEXT NOT NULL, doc TEXT NOT NULL, modified REAL NOT NULL);
+    CREATE TABLE lambda_event_queue (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL,
+        name TEXT NOT NULL, qualifier TEXT NOT NULL, request_id TEXT NOT NULL,
+        payload BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, not_before REAL NOT NULL,
+        created REAL NOT NULL, endpoint TEXT NOT NULL, claimed INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE lambda_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL,
+        name TEXT NOT NULL, request_id TEXT NOT NULL, created REAL NOT NULL, log TEXT NOT NULL);
+    CREATE INDEX lambda_log_function ON lambda_log(account, region, name, id)""",
+]
+
+LATEST = "$LATEST"
+LOGS_KEPT_PER_FUNCTION = 200
+
+
+def revision() -> str:
+    return str(uuid.uuid4())
+
+
+def timestamp(t: float) -> str:
+    """Lambda's LastModified format: 2024-05-01T12:00:00.000+0000."""
+    d = dt.datetime.fromtimestamp(t, dt.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}+0000"
+
+
+# -- functions ----------------------------------------------------------------------------
+def function_row(db, ctx, name: str):
+    row = db.execute("SELECT * FROM lambda_function WHERE account=? AND region=? AND name=?",
+                     (ctx.account, ctx.region, name)).fetchone()
+    if row is None:
+        raise names.not_found(ctx.account, ctx.region, name)
+    return row
+
+
+def load_version(db, account: str, region: str, name: str, version: str) -> tuple[dict, dict] | None:
+    row = db.execute("SELECT config, code FROM lambda_version WHERE account=? AND region=? AND name=? "
+                     "AND version=?", (account, region, name, version)).fetchone()
+    if row is None:
+        return None
+    return json.loads(row["config"]), json.loads(row["code"])
+
+
+def save_version(db, account: str, region: str, name: str, version: str, config: dict, code: dict) -> None:
+    db.execute("INSERT INTO lambda_version(account, region, name, version, config, code) VALUES(?,?,?,?,?,?) "
+               "ON CONFLICT(account, region, name, version) DO UPDATE SET config=excluded.config, "
+               "code=excluded.code", (account, region, name, version, json.dumps(config), json.dumps(code)))
+
+
+def alias_row(db, ctx, name: str, alias: str):
+    return db.execute("SELECT * FROM lambda_alias WHERE account=? AND region=? AND name=? AND alias=?",
+                      (ctx.account, ctx.region, name, alias)).fetchone()
+
+
+def resolve(db, ctx, name: str, qualifier: str | None, pick: bool = False
+            ) -> tuple[dict, dict, str | None]:
+    """(config, code, alias) of the version a qualifier names.  With `pick`, an alias with
+    weighted routing chooses one of its two versions at random, as Invoke does."""
+    function_row(db, ctx, name)
+    alias = None
+    version = qualifier or LATEST
+    if qualifier and names.check_qualifier(qualifier) == "alias":
+        row = alias_row(db, ctx, name, qualifier)
+        if row is None:
+            raise names.not_found(ctx.account, ctx.region, name, qualifier)
+        alias, version = qualifier, row["version"]
+        if pick and row["routing"]:
+            weights = json.loads(row["routing"]).get("AdditionalVersionWeights") or {}
+            draw = random.random()
+            for extra, weight in weights.items():
+                if draw < weight:
+                    version = extra
+                    break
+                draw -= weight
+    found = load_version(db, ctx.account, ctx.region, name, version)
+    if found is None:
+        raise names.not_found(ctx.account, ctx.region, name, qualifier)
+    return found[0], found[1], alias
+
+
+def rendered(config: dict) -> dict:
+    """The FunctionConfiguration answer: the stored document without private members."""
+    return {k: v for k, v in config.items() if not k.startswith("_")}
+
+
+def tags_of(db, ctx, name: str) -> dict:
+    return json.loads(function_row(db, ctx, name)["tags"])
+
+
+def reserved_of(db, account: str, region: str, name: str) -> int | None:
+    row = db.execute("SELECT reserved FROM lambda_function WHERE account=? AND region=? AND name=?",
+                     (account, region, name)).fetchone()
+    return None if row is None else row["reserved"]
+
+
+def store_log(db, account: str, region: str, name: str, request_id: str, created: float, log: str) -> None:
+    cur = db.execute("INSERT INTO lambda_log(account, region, name, request_id, created, log) "
+                     "VALUES(?,?,?,?,?,?)", (account, region, name, request_id, created, log))
+    if cur.lastrowid % 50 == 0:       # trim now and then, not on every invocation
+        db.execute("DELETE FROM lambda_log WHERE account=? AND region=? AND name=? AND id < ("
+                   "SELECT id FROM lambda_log WHERE account=? AND region=? AND name=? "
+                   "ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                   (account, region, name, account, region, name, LOGS_KEPT_PER_FUNCTION - 1))
+
+
+def invocation_logs(store, account: str, region: str, name: str, limit: int = 50) -> list[dict]:
+    """The latest invocation logs of a function, newest first (until CloudWatch Logs exists)."""
+    with store.transaction() as db:
+        rows = db.execute("SELECT request_id, created, log FROM lambda_log WHERE account=? AND region=? "
+                          "AND name=? ORDER BY id DESC LIMIT ?", (account, region, name, limit)).fetchall()
+    return [dict(r) for r in rows]
+
+
+def check_revision(given: str | None, current: str) -> None:
+    if given and given != current:
+        raise AwsError("PreconditionFailedException",
+                       "The Revision Id provided does not match the latest Revision Id. Call the "
+                       "GetFunction/GetAlias API to retrieve the latest Revision Id", Type="User")
