@@ -1,0 +1,135 @@
+"""Lambda end to end: the control plane's answers and errors (permissions, URLs, tags,
+event invoke configs, provisioned concurrency, limits, runtimes, init errors)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.lambda_fixtures.harness import ROLE, client, lambda_server, zip_files, zip_folder  # noqa: F401
+
+ACCOUNT = "210000000004"
+CODE = zip_files({"app.py": "def handler(e, c):\n    return 'ok'\n"})
+
+
+@pytest.fixture(scope="module")
+def lam(lambda_server):
+    lam = client(lambda_server, "lambda", ACCOUNT)
+    lam.create_function(FunctionName="ctl", Runtime="python3.13", Role=ROLE.format(account=ACCOUNT),
+                        Handler="app.handler", Code={"ZipFile": CODE}, Tags={"team": "sky"})
+    return lam
+
+
+def error(call, *args, **kw):
+    with pytest.raises(ClientError) as e:
+        call(*args, **kw)
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+def test_create_conflicts_and_validation(lam):
+    role = ROLE.format(account=ACCOUNT)
+    code, message = error(lam.create_function, FunctionName="ctl", Runtime="python3.12", Role=role,
+                          Handler="app.handler", Code={"ZipFile": CODE})
+    assert (code, message) == ("ResourceConflictException", "Function already exist: ctl")
+    code, message = error(lam.create_function, FunctionName="envbad", Runtime="python3.12", Role=role,
+                          Handler="app.handler", Code={"ZipFile": CODE},
+                          Environment={"Variables": {"AWS_REGION": "x"}})
+    assert code == "InvalidParameterValueException" and "Reserved keys used in this request: AWS_REGION" in message
+    code, message = error(lam.create_function, FunctionName="nozip", Runtime="python3.12", Role=role,
+                          Handler="app.handler", Code={"ZipFile": b"not a zip"})
+    assert code == "InvalidParameterValueException" and "Could not unzip" in message
+    code, message = error(lam.create_function, FunctionName="bad name!", Runtime="python3.12", Role=role,
+                          Handler="app.handler", Code={"ZipFile": CODE})
+    assert code in ("ValidationException", "InvalidParameterValueException")
+    code, message = error(lam.create_function, FunctionName="oldrt", Runtime="python2.7", Role=role,
+                          Handler="app.handler", Code={"ZipFile": CODE})
+    assert code == "InvalidParameterValueException" and "python2.7" in message
+    code, _ = error(lam.get_function, FunctionName="missing")
+    assert code == "ResourceNotFoundException"
+
+
+def test_get_list_and_tags(lam):
+    got = lam.get_function(FunctionName=f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:ctl")
+    conf = got["Configuration"]
+    assert conf["Runtime"] == "python3.13" and conf["PackageType"] == "Zip" and conf["Timeout"] == 3
+    assert conf["Architectures"] == ["x86_64"] and conf["EphemeralStorage"] == {"Size": 512}
+    assert conf["TracingConfig"] == {"Mode": "PassThrough"} and got["Tags"] == {"team": "sky"}
+    assert conf["LoggingConfig"]["LogGroup"] == "/aws/lambda/ctl"
+    assert "ctl" in [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    arn = conf["FunctionArn"]
+    lam.tag_resource(Resource=arn, Tags={"env": "dev"})
+    lam.untag_resource(Resource=arn, TagKeys=["team"])
+    assert lam.list_tags(Resource=arn)["Tags"] == {"env": "dev"}
+
+
+def test_permissions_policy(lam):
+    added = lam.add_permission(FunctionName="ctl", StatementId="s3", Action="lambda:InvokeFunction",
+                               Principal="s3.amazonaws.com", SourceArn="arn:aws:s3:::bucket",
+                               SourceAccount=ACCOUNT)
+    statement = json.loads(added["Statement"])
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == "arn:aws:s3:::bucket"
+    code, _ = error(lam.add_permission, FunctionName="ctl", StatementId="s3", Action="lambda:InvokeFunction",
+                    Principal="sns.amazonaws.com")
+    assert code == "ResourceConflictException"
+    policy = json.loads(lam.get_policy(FunctionName="ctl")["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["s3"]
+    lam.remove_permission(FunctionName="ctl", StatementId="s3")
+    code, _ = error(lam.get_policy, FunctionName="ctl")
+    assert code == "ResourceNotFoundException"
+
+
+def test_url_config_invoke_config_provisioned(lam):
+    url = lam.create_function_url_config(FunctionName="ctl", AuthType="NONE")
+    assert url["FunctionUrl"].startswith("http://") and ".lambda-url.us-east-1." in url["FunctionUrl"]
+    assert lam.get_function_url_config(FunctionName="ctl")["AuthType"] == "NONE"
+    assert lam.update_function_url_config(FunctionName="ctl", AuthType="AWS_IAM")["AuthType"] == "AWS_IAM"
+    code, _ = error(lam.create_function_url_config, FunctionName="ctl", AuthType="NONE")
+    assert code == "ResourceConflictException"
+    lam.delete_function_url_config(FunctionName="ctl")
+
+    cfg = lam.put_function_event_invoke_config(FunctionName="ctl", MaximumRetryAttempts=0,
+                                               MaximumEventAgeInSeconds=120)
+    assert cfg["FunctionArn"].endswith(":function:ctl:$LATEST")
+    upd = lam.update_function_event_invoke_config(FunctionName="ctl", MaximumRetryAttempts=1)
+    assert (upd["MaximumRetryAttempts"], upd["MaximumEventAgeInSeconds"]) == (1, 120)
+    assert len(lam.list_function_event_invoke_configs(FunctionName="ctl")["FunctionEventInvokeConfigs"]) == 1
+    lam.delete_function_event_invoke_config(FunctionName="ctl")
+
+    code, message = error(lam.put_provisioned_concurrency_config, FunctionName="ctl", Qualifier="$LATEST",
+                          ProvisionedConcurrentExecutions=1)
+    assert code == "InvalidParameterValueException"
+    version = lam.publish_version(FunctionName="ctl")["Version"]
+    lam.put_provisioned_concurrency_config(FunctionName="ctl", Qualifier=version,
+                                           ProvisionedConcurrentExecutions=2)
+    got = lam.get_provisioned_concurrency_config(FunctionName="ctl", Qualifier=version)
+    assert got["Status"] == "READY" and got["AllocatedProvisionedConcurrentExecutions"] == 2
+
+
+def test_init_errors_answer_like_aws(lam):
+    role = ROLE.format(account=ACCOUNT)
+    lam.create_function(FunctionName="nomodule", Runtime="python3.12", Role=role, Handler="missing.handler",
+                        Code={"ZipFile": CODE})
+    resp = lam.invoke(FunctionName="nomodule")
+    out = json.loads(resp["Payload"].read())
+    assert resp["FunctionError"] == "Unhandled" and out["errorType"] == "Runtime.ImportModuleError"
+    assert out["errorMessage"].startswith("Unable to import module 'missing'")
+    lam.create_function(FunctionName="nohandler", Runtime="nodejs20.x", Role=role, Handler="index.nothing",
+                        Code={"ZipFile": zip_folder("node_app")})
+    out = json.loads(lam.invoke(FunctionName="nohandler")["Payload"].read())
+    assert out["errorType"] == "Runtime.HandlerNotFound"
+    lam.create_function(FunctionName="noboot", Runtime="provided.al2", Role=role, Handler="x",
+                        Code={"ZipFile": CODE})
+    out = json.loads(lam.invoke(FunctionName="noboot")["Payload"].read())
+    assert out["errorType"] == "Runtime.InvalidEntrypoint"
+
+
+def test_delete_function(lam):
+    lam.create_function(FunctionName="gone", Runtime="python3.12", Role=ROLE.format(account=ACCOUNT),
+                        Handler="app.handler", Code={"ZipFile": CODE})
+    assert json.loads(lam.invoke(FunctionName="gone")["Payload"].read()) == "ok"
+    lam.delete_function(FunctionName="gone")
+    code, message = error(lam.invoke, FunctionName="gone")
+    assert code == "ResourceNotFoundException" and message.endswith(":function:gone")
