@@ -79,6 +79,10 @@ class LoopbackServer:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
+        except asyncio.CancelledError:
+            # close() cancels its own connection tasks (a /next long poll never ends by
+            # itself); ending quietly keeps asyncio's stream callback from logging them
+            return
         finally:
             self.connections.discard(task)
             writer.close()

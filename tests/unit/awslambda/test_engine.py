@@ -1,0 +1,112 @@
+"""The execution engine without a server: environments, warm reuse, timeouts that kill the
+whole process group, throttling, and the Runtime API server."""
+
+import asyncio
+import io
+import json
+import os
+import time
+import zipfile
+
+import pytest
+
+from haneul.errors import AwsError
+from haneul.services.awslambda import code as code_pkg
+from haneul.services.awslambda import runtimes
+from haneul.services.awslambda.engine import Engine, FunctionSpec
+from haneul.services.awslambda.environment import Invocation
+from haneul.store import Store
+
+APP = """
+import os, subprocess, time
+def handler(event, context):
+    if event.get("spawn"):
+        child = subprocess.Popen(["sleep", "30"])
+        with open(event["spawn"], "w") as f:
+            f.write(str(child.pid))
+    time.sleep(event.get("sleep", 0))
+    return {"pid": os.getpid(), "tmp": os.environ["TMPDIR"]}
+"""
+
+pytestmark = pytest.mark.skipif(runtimes.interpreter("python3.12") is None, reason="no python3.12")
+
+
+def _spec(store, timeout=1):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", APP)
+    data = buf.getvalue()
+    info = code_pkg.inspect_zip(data)
+    blob = store.blobs.write(data)
+    return FunctionSpec(account="123456789012", region="us-east-1", name="fn", version="$LATEST", revision="r1",
+                        runtime="python3.12", handler="app.handler", timeout=timeout, memory=128, role="",
+                        variables={}, code_blob=blob, code_hex=info["hex"], layers=[],
+                        endpoint="http://127.0.0.1:1", log_group="/aws/lambda/fn")
+
+
+def _dead(pid: int) -> bool:
+    """Gone, or a zombie nobody reaped (pid 1 in a container may not reap)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("State:") and "Z" in line for line in f)
+    except FileNotFoundError:
+        return True
+
+
+def _inv(event):
+    return Invocation(os.urandom(8).hex(), json.dumps(event).encode(), "arn:aws:lambda:us-east-1:1:function:fn", 0.0)
+
+
+def test_warm_reuse_timeout_kills_group_and_throttle():
+    async def scenario():
+        store = Store(None)
+        engine = Engine(None, store)
+        spec = _spec(store)
+        try:
+            first = await engine.invoke(spec, _inv({}), None, 0)
+            second = await engine.invoke(spec, _inv({}), None, 0)
+            a, b = json.loads(first.payload), json.loads(second.payload)
+            assert a["pid"] == b["pid"] and first.init_ms is not None and second.init_ms is None
+            assert "Init Duration" in first.log and "Init Duration" not in second.log
+            started = time.monotonic()
+            marker = os.path.join(store.data_dir, "child-pid")
+            timed = await engine.invoke(spec, _inv({"spawn": marker, "sleep": 5}), None, 0)
+            assert time.monotonic() - started < 3
+            assert timed.error_type == "Sandbox.Timedout" and "Task timed out after 1.00 seconds" in timed.log
+            assert not os.path.exists(a["tmp"])           # the environment's files went with it
+            with open(marker) as f:
+                child = int(f.read())
+            await asyncio.sleep(0.2)
+            assert _dead(child)                 # the handler's child died with its process group
+            # reserved concurrency 1: a second concurrent invocation is throttled
+            slow = asyncio.ensure_future(engine.invoke(spec, _inv({"sleep": 0.5}), 1, 1))
+            await asyncio.sleep(0.1)
+            with pytest.raises(AwsError) as e:
+                await engine.invoke(spec, _inv({}), 1, 1)
+            assert e.value.fields["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+            assert (await slow).error_type is None
+        finally:
+            await engine.close()
+            store.close()
+    asyncio.run(scenario())
+
+
+def test_loopback_server_chunked_and_keepalive():
+    from haneul.services.awslambda.loopback import LoopbackServer
+
+    async def scenario():
+        async def handler(method, target, headers, body):
+            return 200, {"X-Echo": target}, body[::-1]
+        server = LoopbackServer(handler)
+        port = await server.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+        writer.write(b"POST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nxy")
+        await writer.drain()
+        data = b""
+        while data.count(b"HTTP/1.1 200") < 2 or not data.endswith(b"yx"):
+            data += await reader.read(4096)
+        assert b"edcba" in data and b"X-Echo: /b" in data
+        writer.close()
+        server.close()
+    asyncio.run(scenario())
