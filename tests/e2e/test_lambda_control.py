@@ -133,3 +133,28 @@ def test_delete_function(lam):
     lam.delete_function(FunctionName="gone")
     code, message = error(lam.invoke, FunctionName="gone")
     assert code == "ResourceNotFoundException" and message.endswith(":function:gone")
+
+
+def test_function_url_over_http(lam):
+    """Served by the Lambda engine's loopback web server until the main server routes
+    *.lambda-url.* hosts (the FunctionUrl's host names the function)."""
+    import http.client
+    from urllib.parse import urlsplit
+    handler = ("import json\n"
+               "def handler(event, context):\n"
+               "    return {'statusCode': 201, 'headers': {'x-from': 'lambda'},\n"
+               "            'body': json.dumps({'path': event['rawPath'], 'q': event.get('queryStringParameters'),\n"
+               "                                'method': event['requestContext']['http']['method'],\n"
+               "                                'body': event.get('body'), 'version': event['version']})}\n")
+    lam.create_function(FunctionName="web", Runtime="python3.12", Role=ROLE.format(account=ACCOUNT),
+                        Handler="app.handler", Code={"ZipFile": zip_files({"app.py": handler})})
+    url = lam.create_function_url_config(FunctionName="web", AuthType="NONE")["FunctionUrl"]
+    loopback = urlsplit(lam.get_function(FunctionName="web")["Code"]["Location"])
+    conn = http.client.HTTPConnection(loopback.hostname, loopback.port, timeout=10)
+    conn.request("POST", "/items/7?x=1&x=2", body=b'{"k": 1}',
+                 headers={"Host": urlsplit(url).netloc, "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 201 and resp.getheader("x-from") == "lambda"
+    assert json.loads(resp.read()) == {"path": "/items/7", "q": {"x": "1,2"}, "method": "POST",
+                                       "body": '{"k": 1}', "version": "2.0"}
+    conn.close()

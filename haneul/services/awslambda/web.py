@@ -3,7 +3,8 @@
 A URL carries a signed, expiring token naming the blob, so nothing else in the data
 directory can be fetched through it.  Until the main server routes
 `/_haneul/lambda/code/<token>` to `serve_code`, the URLs point at a small loopback server
-of the Lambda engine, started on first use.
+of the Lambda engine, started on first use.  That server also answers function URL
+requests (Host `<id>.lambda-url.<region>.*`, see urls.py).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ async def serve_code(store, path: str) -> tuple[int, dict, bytes]:
 
 def _server_port(ctx) -> int | None:
     try:
-        loop = asyncio.get_running_loop()
+        asyncio.get_running_loop()
     except RuntimeError:
         return None             # no event loop (unit tests calling methods directly)
     engine = engine_for(ctx.app, ctx.store)
@@ -79,7 +80,12 @@ def _server_port(ctx) -> int | None:
         sock.setblocking(False)
         store = ctx.store
 
+        app = ctx.app
+
         async def handle(method, target, headers, body):
+            from haneul.services.awslambda import urls
+            if urls.url_id_of(headers.get("host", "")):
+                return await urls.serve(app, store, method, target, headers, body)
             if method not in ("GET", "HEAD"):
                 return 405, {}, b""
             return await serve_code(store, target.split("?", 1)[0])
@@ -91,5 +97,4 @@ def _server_port(ctx) -> int | None:
         async def run():
             server.server = await asyncio.start_server(server._serve, sock=sock)
         engine.spawn_task(run())
-        loop = loop
     return server.port
