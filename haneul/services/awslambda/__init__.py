@@ -6,8 +6,12 @@ from __future__ import annotations
 
 
 async def start(app) -> None:
+    import os
+    import shutil
     from haneul.services.awslambda import invoking, mappings
     app.dispatcher.service("lambda")          # make sure the tables exist
+    # environments never outlive the server: folders left by a crash go
+    shutil.rmtree(os.path.join(app.store.data_dir, "lambda", "envs"), ignore_errors=True)
     await invoking.resume(app)
     await mappings.resume(app)
 

@@ -110,3 +110,27 @@ def test_loopback_server_chunked_and_keepalive():
         writer.close()
         server.close()
     asyncio.run(scenario())
+
+
+def test_start_and_stop_hooks(tmp_path):
+    from haneul import registry
+    from haneul.config import Config
+    from haneul.server import App
+    from haneul.services import awslambda
+
+    async def scenario():
+        saved = dict(registry.SERVICES)
+        registry.SERVICES.setdefault("lambda", "haneul.services.awslambda.service:Lambda")
+        app = App(Config(data_dir=str(tmp_path), ephemeral=False))
+        app.open()
+        try:
+            stale = tmp_path / "lambda" / "envs" / "old"
+            stale.mkdir(parents=True)
+            await awslambda.start(app)
+            assert not stale.exists()
+            await awslambda.stop(app)
+        finally:
+            app.close()
+            registry.SERVICES.clear()
+            registry.SERVICES.update(saved)
+    asyncio.run(scenario())
