@@ -165,6 +165,8 @@ def _evaluate(policy: dict, ctx, action: str, resource: str, anonymous: bool, pu
 
 def check(ctx, db, bucket, action: str, key: str | None = None) -> None:
     """Raise AccessDenied unless the caller may do `action` ("s3:GetObject") here."""
+    if "s3-accelerate" in (ctx.host or "") and storage.config(db, bucket["name"], "accelerate") != "Enabled":
+        raise AwsError("InvalidRequest", "S3 Transfer Acceleration is not configured on this bucket", status=400)
     principal = ctx.principal
     anonymous = principal is not None and principal.kind == "anonymous"
     owner = not anonymous and ctx.account == bucket["account"]

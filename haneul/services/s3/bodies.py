@@ -145,6 +145,27 @@ class Expect:
         self.algorithm = self.trailer or next(iter(given), None) or (named.upper() if named else None)
 
 
+def drains(method):
+    """For operations taking a streamed body: when they fail before reading it all, read
+    the rest, so the connection stays in step for the client's next request."""
+    import functools
+
+    @functools.wraps(method)
+    async def wrapper(self, ctx, request):
+        try:
+            return await method(self, ctx, request)
+        except Exception:
+            body = request.get("Body")
+            if hasattr(body, "__aiter__"):
+                try:
+                    async for _ in body:
+                        pass
+                except Exception:
+                    pass
+            raise
+    return wrapper
+
+
 class Received:
     __slots__ = ("blob", "size", "md5", "checksum", "algorithm")
 

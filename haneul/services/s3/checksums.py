@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - awscrt is a dependency; plain Python f
     _crt = None
 
 ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
-CRCS = {"CRC32": (32, 0xEDB88320), "CRC32C": (32, 0x82F63B78), "CRC64NVME": (64, 0x9A6C9269D4FB4F1B)}
+CRCS = {"CRC32": (32, 0xEDB88320), "CRC32C": (32, 0x82F63B78), "CRC64NVME": (64, 0x9A6C9329AC4BC9B5)}
 
 
 def _table(width: int, poly: int) -> list[int]:
@@ -60,7 +60,7 @@ class Checksum:
     def __init__(self, algorithm: str):
         self.algorithm = algorithm
         self._crc = 0
-        self._hash = None if algorithm in CRCS else hashlib.new(algorithm.lower().replace("sha", "sha"))
+        self._hash = None if algorithm in CRCS else hashlib.new(algorithm.lower())
 
     def update(self, data) -> None:
         if self._hash is not None:

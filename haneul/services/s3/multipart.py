@@ -80,6 +80,7 @@ class MultipartOperations:
                "ChecksumAlgorithm": algo, "ChecksumType": ctype if algo else None}
         return {k: v for k, v in out.items() if v is not None}
 
+    @bodies.drains
     async def upload_part(self, ctx, request):
         bucket_name, key, upload_id = request["Bucket"], request["Key"], request["UploadId"]
         number = request["PartNumber"]

@@ -194,6 +194,7 @@ def _span(row, request: dict) -> tuple[int, int, bool]:
 
 
 class ObjectOperations:
+    @bodies.drains
     async def put_object(self, ctx, request):
         bucket_name, key = request["Bucket"], request["Key"]
         with ctx.store.transaction() as db:

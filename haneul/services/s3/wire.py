@@ -87,7 +87,12 @@ class S3Xml(RestXml):
     def parse(self, op, req, target=None) -> dict:
         if "X-Amz-Expires" in req.query or "Expires=" in req.query:
             _check_presigned(dict(req.params))
-        return super().parse(op, req, target)
+        request = super().parse(op, req, target)
+        payload = op.input.ser.get("payload") if op.input is not None else None
+        if payload and req.body and op.input.members[payload].ser.get("streaming"):
+            # the body was read whole before routing (a form content type): its stream is spent
+            request[payload] = req.body
+        return request
 
     def serialize(self, op, output, ctx) -> HttpResponse:
         output = output or {}
