@@ -163,7 +163,8 @@ class Execution:
                 self.host.checkpoint(name, data, frame.variables, entered_at, self.next_id)
             nxt, data = await run_state(self, frame, name, state, data,
                                         state.get("QueryLanguage", language),
-                                        entered_at if first else None, resumed=first)
+                                        entered_at if first else None,
+                                        resumed=first and self.next_id - 1 == resume.event_id)
             first = False
             if nxt is None:
                 return data

@@ -34,15 +34,8 @@ async def run_state(exe: Execution, frame: Frame, name: str, state: dict, data: 
     kind = state["Type"]
     if entered_at is None:
         entered_at = exe.host.now()
-    if resumed:
-        entered_id = frame.prev + 1 if frame.prev else exe.next_id
-        entered_id = max(entered_id, 1)
-        # the Entered event was committed before the crash: find it again
-        for event in reversed(exe.events):
-            if event["type"] == f"{kind}StateEntered":
-                entered_id = event["id"]
-                frame.prev = event["id"]
-                break
+    if resumed:   # the Entered event was committed before the crash: it is the last one
+        entered_id = frame.prev = exe.next_id - 1
     else:
         entered_id = exe.emit(frame, f"{kind}StateEntered", "stateEnteredEventDetails",
                               {"name": name, "input": compact(data), "inputDetails": {"truncated": False}})

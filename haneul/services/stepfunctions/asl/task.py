@@ -16,8 +16,8 @@ def resource_parts(resource: str) -> tuple[str, str]:
     """AWS's (resourceType, resource) for history: 'arn:aws:states:::sqs:sendMessage' ->
     ('sqs', 'sendMessage'); an aws-sdk task -> ('aws-sdk:s3', 'listBuckets')."""
     parts = resource.split(":")
-    if len(parts) >= 7 and parts[2] == "states" and parts[5] == "":
-        rest = parts[6:]
+    if len(parts) >= 7 and parts[2] == "states" and parts[3] == "" and parts[4] == "":
+        rest = parts[5:]
         if rest[0] == "aws-sdk" and len(rest) >= 3:
             return f"aws-sdk:{rest[1]}", ":".join(rest[2:])
         return rest[0], ":".join(rest[1:])

@@ -1,0 +1,160 @@
+"""Running executions on the event loop: the engine's host backed by asyncio timers, the
+in-process dispatcher and SQLite.
+
+Durability (STANDARD): every history event is committed as it happens, and each
+top-level state entry commits a checkpoint (state, input, variables, entry time).  After a
+crash, `resume_all` restarts each RUNNING execution from its last checkpoint: states that
+completed are never re-run, and a Wait sleeps only its remaining time.  Rule for a task
+attempt in flight at the crash: the attempt is made again (at-least-once), because
+Haneul cannot know whether the call took effect; its TaskScheduled/TaskStarted events
+from before the crash stay in the history and new ones follow.  Callback tokens and
+activity tasks issued before the crash are void; the resumed attempt issues new ones.
+
+EXPRESS executions keep their history in memory only (AWS keeps none either).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from haneul.context import RequestContext
+from haneul.services.stepfunctions.asl.engine import Checkpoint, Execution, Outcome
+from haneul.services.stepfunctions.asl.host import Host, TaskCall
+
+log = logging.getLogger("haneul.stepfunctions")
+
+# In-memory coordination only (never state): running tasks, callback futures, activity queues.
+RUNNING: dict[str, asyncio.Task] = {}
+EXECUTIONS: dict[str, Execution] = {}
+TOKENS: dict[str, dict] = {}          # token -> {"future", "heartbeat": asyncio.Event, "execution"}
+ACTIVITY_QUEUES: dict[str, asyncio.Queue] = {}
+
+
+def activity_queue(arn: str) -> asyncio.Queue:
+    q = ACTIVITY_QUEUES.get(arn)
+    if q is None:
+        q = ACTIVITY_QUEUES[arn] = asyncio.Queue()
+    return q
+
+
+class ServiceHost(Host):
+    def __init__(self, ctx: RequestContext, execution_arn: str, persist: bool):
+        self.ctx = ctx
+        self.execution_arn = execution_arn
+        self.persist = persist
+
+    def now(self) -> float:
+        return self.ctx.now()
+
+    def event(self, event: dict) -> None:
+        if not self.persist:
+            return
+        with self.ctx.store.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO sfn_event(execution_arn, id, body) VALUES(?,?,?)",
+                       (self.execution_arn, event["id"], json.dumps(event)))
+
+    def checkpoint(self, state: str, state_input: Any, variables: dict, entered_at: float, event_id: int) -> None:
+        if not self.persist:
+            return
+        with self.ctx.store.transaction() as db:
+            db.execute("UPDATE sfn_execution SET checkpoint=? WHERE arn=?", (json.dumps(
+                {"state": state, "input": state_input, "variables": variables, "entered_at": entered_at,
+                 "event_id": event_id}), self.execution_arn))
+
+    async def call_task(self, call: TaskCall) -> Any:
+        from haneul.services.stepfunctions import integrations
+        return await integrations.call(self, call)
+
+    def map_run(self, run_arn: str, state: dict, total: int, failed: int, status: str) -> None:
+        with self.ctx.store.transaction() as db:
+            now = self.ctx.now()
+            db.execute("INSERT OR REPLACE INTO sfn_map_run(arn, execution_arn, status, started, stopped, "
+                       "max_concurrency, tolerated_count, tolerated_pct, total, failed) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                       (run_arn, self.execution_arn, status, now, now, state.get("MaxConcurrency", 0),
+                        state.get("ToleratedFailureCount", 0), state.get("ToleratedFailurePercentage", 0),
+                        total, failed))
+
+
+def context_info(row) -> dict:
+    from haneul.services.stepfunctions.asl.engine import iso
+    return {"execution_arn": row["arn"], "execution_name": row["name"], "start_time": iso(row["started"]),
+            "state_machine_arn": row["machine_arn"], "state_machine_name": row["machine_arn"].split(":")[6],
+            "role_arn": row["role_arn"], "redrive_count": row["redrive_count"]}
+
+
+async def execute(ctx: RequestContext, row, definition: dict, input_: Any, persist: bool,
+                  resume: Checkpoint | None = None, events: list | None = None) -> Outcome:
+    host = ServiceHost(ctx, row["arn"], persist)
+    exe = Execution(definition, input_, host, context_info(row), events=events)
+    if definition.get("TimeoutSeconds") and resume is not None:
+        exe.deadline = row["started"] + definition["TimeoutSeconds"]
+    EXECUTIONS[row["arn"]] = exe
+    try:
+        outcome = await exe.run(resume=resume)
+    except asyncio.CancelledError:
+        outcome = Outcome("ABORTED")
+        raise
+    except Exception as err:      # an engine bug must not leave the execution RUNNING
+        log.exception("execution %s crashed", row["arn"])
+        outcome = Outcome("FAILED", error="States.Runtime", cause=f"Internal error: {err}")
+    finally:
+        EXECUTIONS.pop(row["arn"], None)
+    if persist:
+        finish(ctx, row["arn"], outcome)
+    return outcome
+
+
+def finish(ctx: RequestContext, arn: str, outcome: Outcome) -> None:
+    with ctx.store.transaction() as db:
+        db.execute("UPDATE sfn_execution SET status=?, output=?, error=?, cause=?, stopped=?, "
+                   "last_checkpoint=checkpoint, checkpoint=NULL "
+                   "WHERE arn=? AND status='RUNNING'",
+                   (outcome.status, json.dumps(outcome.output) if outcome.status == "SUCCEEDED" else None,
+                    outcome.error, outcome.cause, ctx.now(), arn))
+
+
+def start_background(ctx: RequestContext, row, definition: dict, input_: Any, persist: bool = True,
+                     resume: Checkpoint | None = None, events: list | None = None) -> None:
+    task = asyncio.get_running_loop().create_task(execute(ctx, row, definition, input_, persist, resume, events))
+    RUNNING[row["arn"]] = task
+    task.add_done_callback(lambda t, arn=row["arn"]: RUNNING.pop(arn, None))
+
+
+def stop(arn: str, error: str | None, cause: str | None) -> bool:
+    exe = EXECUTIONS.get(arn)
+    task = RUNNING.get(arn)
+    if exe is None or task is None:
+        return False
+    from haneul.services.stepfunctions.asl.errors import StatesError
+    exe.stopped = StatesError("States.Aborted", error)
+    task.cancel()
+    return True
+
+
+async def resume_all(app) -> None:
+    """Server startup: continue every RUNNING STANDARD execution from its last checkpoint."""
+    store = app.store
+    app.dispatcher.service("stepfunctions")        # ensures the tables exist
+    with store.transaction() as db:
+        rows = db.execute("SELECT * FROM sfn_execution WHERE status='RUNNING' AND type='STANDARD'").fetchall()
+    for row in rows:
+        ctx = RequestContext(account=row["account"], region=row["region"], store=store, app=app)
+        with store.transaction() as db:
+            events = [json.loads(r[0]) for r in db.execute(
+                "SELECT body FROM sfn_event WHERE execution_arn=? ORDER BY id", (row["arn"],))]
+        definition = json.loads(row["definition"])
+        cp = json.loads(row["checkpoint"]) if row["checkpoint"] else None
+        input_ = json.loads(row["input"])
+        if cp is None:           # crashed before the first state: start again from scratch
+            with store.transaction() as db:
+                db.execute("DELETE FROM sfn_event WHERE execution_arn=?", (row["arn"],))
+            start_background(ctx, row, definition, input_)
+            continue
+        events = [e for e in events if e["id"] <= cp["event_id"]]
+        with store.transaction() as db:
+            db.execute("DELETE FROM sfn_event WHERE execution_arn=? AND id>?", (row["arn"], cp["event_id"]))
+        resume = Checkpoint(cp["state"], cp["input"], cp["variables"], cp["entered_at"], cp["event_id"])
+        start_background(ctx, row, definition, input_, resume=resume, events=events)
