@@ -273,3 +273,25 @@ def test_response_root_elements(s3, bk):
     assert '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' in text
     text = urllib.request.urlopen(s3.generate_presigned_url("list_buckets")).read().decode()
     assert "<ListAllMyBucketsResult" in text
+
+
+def test_sigv4_presigned_url_expiry(aws_client, bk):
+    import urllib.error
+    import urllib.request
+    from botocore.config import Config
+    s3 = aws_client("s3", config=Config(signature_version="s3v4"))
+    s3.create_bucket(Bucket=bk)
+    s3.put_object(Bucket=bk, Key="v4.txt", Body=b"v4")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bk, "Key": "v4.txt"}, ExpiresIn=1)
+    assert "X-Amz-Expires=1" in url
+    assert urllib.request.urlopen(url).read() == b"v4"
+    time.sleep(2.1)
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url)
+    text = e.value.read().decode()
+    assert e.value.code == 403 and "<Message>Request has expired</Message>" in text
+    assert "<X-Amz-Expires>1</X-Amz-Expires>" in text
+    week = s3.generate_presigned_url("get_object", Params={"Bucket": bk, "Key": "v4.txt"}, ExpiresIn=604801)
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(week)
+    assert "AuthorizationQueryParametersError" in e.value.read().decode()

@@ -260,9 +260,8 @@ class ObjectOperations:
         out["ContentLength"] = end - start
         if partial:
             out["ContentRange"] = f"bytes {start}-{end - 1}/{row['size']}"
-            if request.get("Range") is not None:    # a checksum covers the whole object only
-                for k in [k for k in out if k.startswith("Checksum")]:
-                    del out[k]
+            for k in [k for k in out if k.startswith("Checksum")]:
+                del out[k]                       # a checksum covers the whole object only
         if request.get("PartNumber") is not None and row["parts"]:
             out["PartsCount"] = len(json.loads(row["parts"]))
         if head:

@@ -169,7 +169,7 @@ def _check_presigned(q: dict) -> None:
                            status=400) from None
         if now > signed.timestamp() + expires:
             raise AwsError("AccessDenied", "Request has expired", status=403,
-                           X_Amz_Expires=None, **{"X-Amz-Expires": str(expires)},
+                           **{"X-Amz-Expires": str(expires)},
                            Expires=_iso(signed.timestamp() + expires), ServerTime=_iso(now))
     elif "Expires" in q and "AWSAccessKeyId" in q and q["Expires"].isdigit():
         if now > int(q["Expires"]):
