@@ -189,44 +189,82 @@ def probe_requests(url: str) -> list[load.RawRequest]:
 
 # --- the run -----------------------------------------------------------------------------
 
-def measure_server(name: str, args: argparse.Namespace, ops: list[str], log_dir: Path) -> dict:
-    server = SERVERS[name]
-    result: dict = {"server": name, "operations": []}
+def cold_start(name: str, args: argparse.Namespace, log_dir: Path) -> dict:
+    """Start the server `--cold-start-runs` times; time each to its first successful call."""
     cold = []
-    for _ in range(args.cold_start_runs):
-        running = Running(name, server, log_dir, args.server_cpus)
-        try:
-            cold.append(running.wait_ready(probe_requests(running.url)) * 1000)
-        finally:
-            running.stop()
-    if cold:
-        result["cold_start_ms"] = {"median": round(statistics.median(cold), 1),
-                                   "runs": [round(c, 1) for c in cold]}
-        print(f"  cold start: median {statistics.median(cold):.0f} ms  "
-              f"(runs: {', '.join(f'{c:.0f}' for c in cold)})")
-    running = Running(name, server, log_dir, args.server_cpus)
-    try:
-        running.wait_ready(probe_requests(running.url))
-        time.sleep(0.5)
-        result["idle_rss_mb"] = round(running.rss_mb(), 1)
-        print(f"  idle RSS after one call: {result['idle_rss_mb']:.1f} MB")
-        for op_name in ops:
-            op = OPERATIONS[op_name]
-            print(f"  {op_name}")
+    with load.CpuWatch() as cpu:  # the servers are our children, waited for: counted as ours
+        for _ in range(args.cold_start_runs):
+            running = Running(name, SERVERS[name], log_dir, args.server_cpus)
             try:
-                measured = load.measure_operation(running.url, op_name, op, args.levels,
-                                                  args.duration, args.warmup,
-                                                  log=lambda m: print(m, flush=True),
-                                                  server_pids=lambda: _tree(running.proc.pid),
-                                                  client_cpus=args.client_cpus)
+                cold.append(running.wait_ready(probe_requests(running.url)) * 1000)
+            finally:
+                running.stop()
+    if not cold:
+        return {}
+    others = cpu.result["other_cores"]
+    print(f"  {name}: cold start median {statistics.median(cold):.0f} ms  "
+          f"(runs: {', '.join(f'{c:.0f}' for c in cold)})"
+          + (f"  BUSY: other processes used {others} cores" if others > load.BUSY_CORES else ""),
+          flush=True)
+    return {"cold_start_ms": {"median": round(statistics.median(cold), 1),
+                              "runs": [round(c, 1) for c in cold], "other_cores": others}}
+
+
+def measure_all(servers: list[str], args: argparse.Namespace, log_dir: Path) -> list[dict]:
+    """Cold starts first (one process at a time), then every server runs side by side, idle
+    but for the one being loaded, and each operation is measured on each server in turn, so
+    whatever else the machine does falls on all of them alike."""
+    results = {name: {"server": name, "operations": []} for name in servers}
+    print("cold start")
+    for name in servers:
+        try:
+            results[name].update(cold_start(name, args, log_dir))
+        except Exception as exc:
+            print(f"  {name}: failed: {exc}")
+            results[name]["failed"] = str(exc)
+    running: dict[str, Running] = {}
+    try:
+        print("idle RSS after one call")
+        for name in servers:
+            if results[name].get("failed"):
+                continue
+            instance = Running(name, SERVERS[name], log_dir, args.server_cpus)
+            running[name] = instance
+            try:
+                instance.wait_ready(probe_requests(instance.url))
             except Exception as exc:
-                measured = {"operation": op_name, "runs": [], "failed": str(exc)}
-                print(f"    failed: {exc}")
-            result["operations"].append(measured)
-        result["rss_after_mb"] = round(running.rss_mb(), 1)
+                print(f"  {name}: failed: {exc}")
+                results[name]["failed"] = str(exc)
+                continue
+            time.sleep(0.5)
+            results[name]["idle_rss_mb"] = round(instance.rss_mb(), 1)
+            print(f"  {name}: {results[name]['idle_rss_mb']:.1f} MB")
+        ops = list(dict.fromkeys(op for name in servers for op in selected_ops(args, name)))
+        for op_name in ops:
+            print(f"\n{op_name}")
+            for name in servers:
+                if results[name].get("failed") or op_name not in selected_ops(args, name):
+                    continue
+                instance = running[name]
+                print(f"  {name}", flush=True)
+                try:
+                    measured = load.measure_operation(
+                        instance.url, op_name, OPERATIONS[op_name], args.levels, args.duration,
+                        args.warmup, log=lambda m: print(m, flush=True),
+                        server_pids=lambda: _tree(instance.proc.pid), client_cpus=args.client_cpus,
+                        retry_busy=args.retry_busy,
+                        wait_quiet=(lambda: wait_quiet(args.wait_quiet)) if args.wait_quiet else None)
+                except Exception as exc:
+                    measured = {"operation": op_name, "runs": [], "failed": str(exc)}
+                    print(f"    failed: {exc}")
+                results[name]["operations"].append(measured)
+        for name, instance in running.items():
+            if instance.proc.poll() is None:
+                results[name]["rss_after_mb"] = round(instance.rss_mb(), 1)
     finally:
-        running.stop()
-    return result
+        for instance in running.values():
+            instance.stop()
+    return list(results.values())
 
 
 def selected_ops(args: argparse.Namespace, server: str) -> list[str]:
@@ -293,7 +331,7 @@ def tables(results: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
     out = []
     ops = list(dict.fromkeys(m["operation"] for r in results for m in r["operations"]))
     for op in ops:
-        header = ["server", "conns", "req/s", "p50 ms", "p99 ms", "errors"]
+        header = ["server", "conns", "req/s", "p50 ms", "p99 ms", "errors", "busy"]
         if "haneul" in servers:
             header += [f"haneul / {p}" for p in peers]
         rows = []
@@ -302,19 +340,19 @@ def tables(results: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
             if measured is None:
                 continue
             if measured.get("failed"):
-                rows.append([r["server"], "-", "failed", "", "", measured["failed"][:60]])
+                rows.append([r["server"], "-", "failed", "", "", measured["failed"][:60], ""])
             for run in measured["runs"]:
                 if "rps" not in run:
                     rows.append([r["server"], str(run["connections"]), "failed", "", "",
-                                 run.get("failed", "")[:60]])
+                                 run.get("failed", "")[:60], ""])
                     continue
                 errors = f"{run['errors']:,}"
-                if run.get("cpu", {}).get("other_cores", 0) > 0.15:
-                    errors += f" (machine busy: {run['cpu']['other_cores']} cores)"
                 if run.get("verify_after", {}).get("problems"):
                     errors += " (check failed after the run)"
+                others = run.get("cpu", {}).get("other_cores", 0)
                 row = [r["server"], str(run["connections"]), f"{run['rps']:,.0f}",
-                       f"{run['p50_ms']:.2f}", f"{run['p99_ms']:.2f}", errors]
+                       f"{run['p50_ms']:.2f}", f"{run['p99_ms']:.2f}", errors,
+                       f"{others:.2f}" if others > load.BUSY_CORES else ""]
                 if "haneul" in servers:
                     for peer in peers:
                         mine = _best(results, "haneul", op, run["connections"])
@@ -323,12 +361,13 @@ def tables(results: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
                         row.append(f"{mine['rps'] / theirs['rps']:.2f}x" if ok else "")
                 rows.append(row)
         out.append((op, header, rows))
-    header = ["server", "cold start ms (median)", "runs", "idle RSS MB", "RSS after load MB"]
+    header = ["server", "cold start ms (median)", "runs", "busy", "idle RSS MB", "RSS after load MB"]
     rows = []
     for r in results:
         cold = r.get("cold_start_ms", {})
         rows.append([r["server"], f"{cold['median']:.0f}" if cold else "",
                      ", ".join(f"{c:.0f}" for c in cold.get("runs", [])),
+                     f"{cold['other_cores']:.2f}" if cold.get("other_cores", 0) > load.BUSY_CORES else "",
                      f"{r.get('idle_rss_mb', 0):.1f}", f"{r.get('rss_after_mb', 0):.1f}"])
     out.append(("start and memory", header, rows))
     backlog = _best(results, "haneul", "sqs.SendMessage@100k", 8)
@@ -348,6 +387,7 @@ def print_tables(results: list[dict]) -> None:
         from rich.table import Table
     except ImportError:
         Console = None
+    console = Console(width=None if sys.stdout.isatty() else 140) if Console else None
     for title, header, rows in tables(results):
         if Console:
             table = Table(title=title, title_justify="left")
@@ -355,11 +395,12 @@ def print_tables(results: list[dict]) -> None:
                 table.add_column(name, justify="left" if i == 0 else "right")
             for row in rows:
                 table.add_row(*row)
-            Console().print(table)
+            console.print(table)
         else:
             widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
             print(f"\n{title}")
             for row in [header, *rows]:
+                row = list(row) + [""] * (len(header) - len(row))
                 print("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
                                 for i, (c, w) in enumerate(zip(row, widths))))
 
@@ -376,7 +417,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pin", action="store_true",
                         help="pin the server to CPU 0 and wrk to CPU 1 (steadier on 2 cores)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="first wait up to SECONDS for the machine to be idle")
+                        help="wait up to SECONDS for the machine to be idle, first and before "
+                             "repeating a disturbed run")
+    parser.add_argument("--retry-busy", type=int, default=2, metavar="N",
+                        help="repeat a run up to N times when other processes used the CPU "
+                             "during it (default 2)")
     parser.add_argument("--from-json", help="print the tables of an earlier results file, run nothing")
     args = parser.parse_args(argv)
     if args.from_json:
@@ -409,20 +454,14 @@ def main(argv: list[str] | None = None) -> int:
         print("warning: the machine is busy (1-minute load > 1); the figures will be low")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir = RESULTS / f"logs-{stamp}"
-    results = []
-    for name in servers:
-        print(f"\n{name}")
-        try:
-            results.append(measure_server(name, args, selected_ops(args, name), log_dir))
-        except Exception as exc:
-            print(f"  failed: {exc}")
-            results.append({"server": name, "operations": [], "failed": str(exc)})
+    results = measure_all(servers, args, log_dir)
     print()
     print_tables(results)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{stamp}.json"
     settings = {"duration_s": args.duration, "warmup_s": args.warmup, "connections": args.levels,
-                "cold_start_runs": args.cold_start_runs, "pinned": args.pin}
+                "cold_start_runs": args.cold_start_runs, "pinned": args.pin,
+                "retry_busy": args.retry_busy}
     path.write_text(json.dumps({"machine": info, "settings": settings, "results": results}, indent=2))
     print(f"\nresults: {path.relative_to(ROOT)}")
     return 0
