@@ -14,6 +14,7 @@ import logging
 import os
 
 import orjson
+from botocore import xform_name  # the package root only: cheap, and exactly boto3's names
 
 from haneul import catalog, identity, registry, routing
 from haneul.context import RequestContext
@@ -24,18 +25,6 @@ from haneul.protocol.message import HttpRequest, HttpResponse
 from haneul.protocol.shapes import service_spec
 
 log = logging.getLogger("haneul.request")
-_xform_cache: dict[str, str] = {}
-
-
-def xform_name(name: str) -> str:
-    """botocore.xform_name without importing botocore: "GetQueueURL" -> "get_queue_url"."""
-    out = _xform_cache.get(name)
-    if out is None:
-        import re
-        s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-        s = re.sub(r"([a-z\d])([A-Z])", r"\1_\2", s)
-        out = _xform_cache[name] = s.replace("-", "_").lower()
-    return out
 
 
 class Dispatcher:
@@ -116,9 +105,8 @@ class Dispatcher:
             err = AwsError("InternalFailure", "The request processing has failed because of an "
                            "unknown error, exception or failure.", 500, sender=False)
             resp = self.error_response(err, spec, op, codec, req, ctx)
-        resp.headers.append(("x-amzn-RequestId", ctx.request_id))
-        if ctx.protocol == "rest-xml":
-            resp.headers.append(("x-amz-request-id", ctx.request_id))
+        if not any(k.lower() == "x-amz-request-id" for k, _ in resp.headers):   # S3 sets its own
+            resp.headers.append(("x-amzn-RequestId", ctx.request_id))
         return resp, ctx, ctx.service or "-", ctx.operation or "-"
 
     async def data_plane(self, ctx, req, target, cred, max_body) -> HttpResponse:

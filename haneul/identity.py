@@ -14,7 +14,7 @@ from haneul.errors import AwsError
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_ACCOUNT_RE = re.compile(r"[0-9]{12}")
 _CRED_RE = re.compile(r"Credential=([^,\s]+)")
 # the usual order, in one pass; the three separate searches are the fallback
 _V4_RE = re.compile(r"Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)")
@@ -40,10 +40,13 @@ class Credential:
 
 
 def _split_scope(scope: str, cred: Credential) -> Credential:
+    """AKID/date/region/service/aws4_request; SigV4a scopes have no region."""
     parts = scope.split("/")
     cred.access_key = parts[0]
     if len(parts) >= 5:
         cred.date, cred.region, cred.service = parts[1], parts[2], parts[3]
+    elif len(parts) == 4:
+        cred.date, cred.service = parts[1], parts[2]
     return cred
 
 
@@ -68,7 +71,8 @@ def parse_credential(headers: dict[str, str], params: list[tuple[str, str]]) -> 
             return cred
         if auth.startswith("AWS "):       # SigV2 (old S3 clients): "AWS AKID:signature"
             key, _, sig = auth[4:].partition(":")
-            return Credential(access_key=key.strip(), signature=sig, algorithm="AWS")
+            return Credential(access_key=key.strip(), signature=sig, algorithm="AWS",
+                              session_token=headers.get("x-amz-security-token"))
         return None
     q = dict(params) if params else {}
     if "X-Amz-Credential" in q:
@@ -87,7 +91,7 @@ def parse_credential(headers: dict[str, str], params: list[tuple[str, str]]) -> 
 def account_for_key(access_key: str) -> str:
     """A 12-digit access key id is the account id; any other key is the default account
     unless IAM or STS know it (see `principal_for`)."""
-    return access_key if _ACCOUNT_RE.match(access_key or "") else DEFAULT_ACCOUNT
+    return access_key if _ACCOUNT_RE.fullmatch(access_key or "") else DEFAULT_ACCOUNT
 
 
 def principal_for(cred: Credential | None, store=None) -> Principal:
@@ -99,7 +103,7 @@ def principal_for(cred: Credential | None, store=None) -> Principal:
     if store is not None and key[:4] == "ASIA":
         found = _sts_lookup(store, key)
         if found is not None:
-            if cred.session_token is not None and found.get("session_token") not in (None, cred.session_token):
+            if found.get("session_token") is not None and cred.session_token != found["session_token"]:
                 raise AwsError("InvalidClientTokenId",
                                "The security token included in the request is invalid.", 403)
             if found.get("expired"):
@@ -108,9 +112,27 @@ def principal_for(cred: Credential | None, store=None) -> Principal:
                              user_id=found.get("user_id", ""),
                              kind=found.get("principal_kind") or found.get("kind", "session"),
                              session_token=cred.session_token)
+    if store is not None and key[:4] == "AKIA":
+        user = _iam_lookup(store, key)
+        if user is not None:
+            if user["status"] != "Active":
+                raise AwsError("InvalidClientTokenId",
+                               "The security token included in the request is invalid.", 403)
+            return Principal(access_key=key, account=user["account"], arn=user["arn"],
+                             user_id=user["user_id"], kind="user" if user.get("user_name") else "root",
+                             session_token=cred.session_token)
     account = account_for_key(key)
     return Principal(access_key=key, account=account, arn=f"arn:aws:iam::{account}:root",
                      user_id=account, kind="root", session_token=cred.session_token)
+
+
+def _iam_lookup(store, key: str):
+    from haneul.services.iam.keys import lookup_access_key
+    with store.lock:
+        try:
+            return lookup_access_key(store.conn, key)
+        except sqlite3.OperationalError:   # IAM never ran here: nobody holds this key
+            return None
 
 
 def _sts_lookup(store, key: str):

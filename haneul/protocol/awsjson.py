@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import orjson
 
@@ -12,16 +13,19 @@ from haneul.protocol.message import HttpRequest, HttpResponse
 from haneul.protocol.tree import WireTypeError, compile_reader, compile_writer
 
 
+# orjson reads integers beyond 64 bits as (lossy) floats: such bodies go to the json module
+_HUGE_INT = re.compile(rb"[0-9]{20}")
+
+
 def loads(body: bytes):
     if not body or not body.strip():
         return {}
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        try:   # integers beyond 64 bits, which orjson refuses
-            return json.loads(body)
-        except ValueError:
-            raise WireTypeError("Malformed JSON body: the request body is not valid JSON") from None
+        if _HUGE_INT.search(body) is None:
+            return orjson.loads(body)
+        return json.loads(body)
+    except ValueError:   # orjson.JSONDecodeError is a ValueError too
+        raise WireTypeError("Malformed JSON body: the request body is not valid JSON") from None
 
 
 def dumps(value) -> bytes:

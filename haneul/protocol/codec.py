@@ -31,10 +31,16 @@ class ErrorFacts:
         self.shape: Shape | None = shape
         self.code = err.code
         trait = shape.error if shape is not None else {}
-        self.status = trait.get("httpStatusCode") or err.status or 400
-        self.sender = trait.get("senderFault", err.sender) if trait else err.sender
-        if err.status and not trait.get("httpStatusCode"):
-            self.status = err.status
+        server_fault = shape is not None and bool(shape.raw.get("fault"))
+        # The model's word wins: its status, and its fault (an `error` trait without
+        # senderFault, or a `fault` shape, is the service's fault: clients retry those).
+        if trait:
+            self.sender = bool(trait.get("senderFault", False))
+        elif shape is not None:
+            self.sender = not server_fault
+        else:
+            self.sender = err.sender
+        self.status = trait.get("httpStatusCode") or err.status or (500 if server_fault else 400)
         self.query_code = err.query_code or trait.get("code")
         self.message_member = "message"
         if shape is not None:

@@ -23,6 +23,8 @@ def parse(text: str) -> dt.datetime:
     text = text.strip()
     try:
         return _EPOCH + dt.timedelta(seconds=float(text))
+    except OverflowError:
+        raise ValueError(f"timestamp out of range: {text!r}") from None
     except ValueError:
         pass
     try:

@@ -133,6 +133,12 @@ class _Transaction:
             elif exc_type is not None:
                 conn.execute("ROLLBACK")
             else:
-                conn.execute("COMMIT")
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:
+                    # e.g. a deferred constraint: leave no half-open transaction behind
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
         finally:
             store.lock.release()

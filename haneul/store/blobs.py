@@ -30,14 +30,21 @@ class BlobStore:
         blob_id = blob_id or self.new_id()
         final = self.path(blob_id)
         tmp = os.path.join(self.root, "tmp", blob_id + "." + uuid.uuid4().hex[:8])
-        with open(tmp, "wb") as f:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                f.write(data)
-            else:
-                for chunk in data:
-                    f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(tmp, "wb") as f:
+                if isinstance(data, (bytes, bytearray, memoryview)):
+                    f.write(data)
+                else:
+                    for chunk in data:
+                        f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
         os.makedirs(os.path.dirname(final), exist_ok=True)
         os.replace(tmp, final)
         return blob_id

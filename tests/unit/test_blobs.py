@@ -144,8 +144,6 @@ def test_a_failed_new_write_creates_no_blob(blobs):
     assert not os.path.exists(blobs.path(blob_id))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: BlobStore.write leaves its temp file in blobs/tmp "
-                   "when the data iterable raises (an aborted upload leaks disk forever)")
 def test_a_failed_write_leaves_no_temp_file(blobs):
     def chunks():
         yield b"partial"

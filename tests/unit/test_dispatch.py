@@ -40,10 +40,6 @@ def test_xform_name_examples(name, expected):
     assert xform_name(name) == expected == botocore.xform_name(name)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: dispatch.xform_name is not botocore.xform_name for "
-                   "pluralized acronyms and camel-case brands (DescribeACLs -> describe_ac_ls, "
-                   "ListHITs, SwapEnvironmentCNAMEs, GetOTelEnrichment, CreateWhatsAppFlow...), so "
-                   "a method named as boto3 names the operation is never found")
 @pytest.mark.parametrize("service", ["cloudwatch", "memorydb", "elasticbeanstalk", "cognito-idp", "wafv2",
                                      "storagegateway"])
 def test_xform_name_matches_botocore_for_acronym_plurals(service):

@@ -72,10 +72,6 @@ def test_explicit_query_code_wins():
     assert ErrorFacts(service_spec("sqs"), err).query_code == "AWS.SimpleQueueService.NonExistentQueue"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an error trait without senderFault is a server fault "
-                   "(Smithy's awsQueryError: senderFault defaults to false), but ErrorFacts falls back "
-                   "to AwsError.sender=True, so IAM ServiceFailure / CloudWatch InternalServiceFault "
-                   "are sent as <Type>Sender</Type>")
 @pytest.mark.parametrize("service,code", [("iam", "ServiceFailureException"),
                                           ("cloudwatch", "InternalServiceFault")])
 def test_error_trait_without_sender_fault_is_a_receiver_fault(service, code):
@@ -84,9 +80,6 @@ def test_error_trait_without_sender_fault_is_a_receiver_fault(service, code):
     assert f.fault == "Receiver"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a shape marked fault: true (Smithy @error(\"server\")) "
-                   "without an httpStatusCode is answered with status 400 and Sender; it is a 500 "
-                   "Receiver fault, and clients retry 5xx but not 400")
 @pytest.mark.parametrize("service,code", [("ssm", "InternalServerError"), ("dynamodb", "InternalServerError")])
 def test_server_fault_shapes_are_500_receiver(service, code):
     f = facts(service, code)

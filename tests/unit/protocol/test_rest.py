@@ -195,9 +195,6 @@ def test_bad_query_value_is_a_serialization_exception():
     assert e.value.code == "SerializationException"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an out-of-range epoch in a timestamp header or query "
-                   "value raises OverflowError out of rest._from_string (it catches only ValueError): "
-                   "a 500 InternalFailure instead of a 400 SerializationException")
 @pytest.mark.parametrize("where", ["header", "query"])
 def test_out_of_range_timestamp_is_a_serialization_exception(where):
     req = to_request("Put", {"Id": "i", "Path": "p"})
