@@ -1,9 +1,9 @@
 """What STS needs to know from IAM, in one place.
 
-IAM is not implemented yet, so each function answers "no record" (None).  STS then
-behaves as AWS does for an entity with default settings: a role's MaxSessionDuration is
-3600 seconds, the trust policy is not evaluated, MFA codes are not verified.  When IAM
-lands, these functions read its tables and STS picks the answers up unchanged.
+Each function asks IAM's records (haneul/services/iam/sts_lookups.py); where IAM has no
+record, STS behaves as AWS does for an entity with default settings: a role's
+MaxSessionDuration is 3600 seconds.  Trust policies are not evaluated until the policy
+engine exists.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ def lookup_role(db: sqlite3.Connection, account: str, role_name: str) -> dict | 
     A record is a dict with: role_id ("AROA..."), arn, path, max_session_duration (seconds),
     tags ({key: value}), trust_policy (JSON text).
     """
-    return None
+    from haneul.services.iam import sts_lookups
+    return sts_lookups.lookup_role(db, account, role_name)
 
 
 def assume_role_denial(db: sqlite3.Connection, role: dict, *, caller_arn: str, caller_account: str,
@@ -33,11 +34,13 @@ def assume_role_denial(db: sqlite3.Connection, role: dict, *, caller_arn: str, c
 def verify_mfa_code(db: sqlite3.Connection, account: str, serial_number: str, token_code: str) -> bool | None:
     """True/False when IAM knows the MFA device `serial_number`, None when it does not
     (then the code is accepted, as nothing can check it)."""
-    return None
+    from haneul.services.iam import sts_lookups
+    return sts_lookups.verify_mfa_code(db, account, serial_number, token_code)
 
 
 def outbound_federation(db: sqlite3.Connection, account: str) -> dict | None:
     """IAM's outbound web identity federation settings for `account`:
     {"enabled": bool, "issuer": "https://..."}; None while IAM keeps no such record
     (GetWebIdentityToken then works with an issuer Haneul derives from its endpoint)."""
-    return None
+    from haneul.services.iam import sts_lookups
+    return sts_lookups.outbound_federation(db, account)

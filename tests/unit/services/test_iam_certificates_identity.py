@@ -78,8 +78,6 @@ def test_signing_certificates(iam):
     iam.call("delete_user", {"UserName": "u"})
 
 
-@pytest.mark.xfail(reason="core: identity.principal_for does not consult IAM access keys yet "
-                          "(see haneul.services.iam.keys.lookup_access_key)", strict=True)
 def test_requests_signed_with_a_users_key_are_attributed_to_the_user(iam):
     iam.call("create_user", {"UserName": "alice"})
     key = iam.call("create_access_key", {"UserName": "alice"})["AccessKey"]["AccessKeyId"]
@@ -88,8 +86,6 @@ def test_requests_signed_with_a_users_key_are_attributed_to_the_user(iam):
                                                                    f"arn:aws:iam::{ACCOUNT}:user/alice")
 
 
-@pytest.mark.xfail(reason="STS: haneul/services/sts/iam_records.lookup_role still answers None "
-                          "(should delegate to haneul.services.iam.sts_lookups.lookup_role)", strict=True)
 def test_sts_assume_role_uses_the_iam_role_id(iam):
     import json
     from haneul.services.sts.service import Sts
