@@ -21,6 +21,7 @@ SERVICES: dict[str, str] = {
     "dynamodb": "haneul.services.dynamodb.service:DynamoDB",
     "dynamodbstreams": "haneul.services.dynamodbstreams.service:DynamoDBStreams",
     "stepfunctions": "haneul.services.stepfunctions.service:StepFunctions",
+    "lambda": "haneul.services.awslambda.service:Lambda",
 }
 
 
@@ -46,6 +47,8 @@ def load_class(service: str):
 # `async def f(app)`.  Started after the server is up, so they cost nothing at cold start,
 # and only when the module exists.
 ENGINES: dict[str, tuple[str, str, str | None]] = {
+    "stepfunctions": ("haneul.services.stepfunctions", "resume_all", None),
+    "lambda": ("haneul.services.awslambda", "start", "stop"),
 }
 
 # Data planes that are not AWS API operations (deployed APIs, function URLs): a host or
@@ -53,9 +56,10 @@ ENGINES: dict[str, tuple[str, str, str | None]] = {
 # Named groups of the pattern reach the handler through `match`.
 HOST_ROUTES: list[tuple[str, str]] = [
     (r"^(?P<api>[a-z0-9]+)\.execute-api\.", "haneul.services.apigateway.invoke:handle"),
-    (r"^(?P<url_id>[a-z0-9]+)\.lambda-url\.", "haneul.services.awslambda.urls:handle"),
+    (r"^(?P<url_id>[a-z0-9]+)\.lambda-url\.", "haneul.services.awslambda.routes:function_url"),
 ]
 PATH_ROUTES: list[tuple[str, str]] = [
+    (r"^/_haneul/lambda/code/", "haneul.services.awslambda.routes:code_download"),
     (r"^/_aws/execute-api/(?P<api>[^/]+)(?P<rest>/.*)?$", "haneul.services.apigateway.invoke:handle"),
     (r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<rest>/.*)?$",
      "haneul.services.apigateway.invoke:handle"),

@@ -90,7 +90,6 @@ class Engine:
         self.pollers: dict[str, asyncio.Task] = {}      # event source mapping UUID -> task
         self.queue_task: asyncio.Task | None = None
         self.queue_wake: asyncio.Event | None = None
-        self.code_server = None
 
     # -- concurrency -------------------------------------------------------------------------
     def admit(self, spec: FunctionSpec, reserved: int | None, reserved_total: int) -> None:
@@ -368,8 +367,6 @@ class Engine:
             self.reaper.cancel()
         for task in list(self.tasks):
             task.cancel()
-        if self.code_server is not None:
-            self.code_server.close()
         for pool in list(self.pools.values()):
             for env in list(pool):
                 env.stop()
