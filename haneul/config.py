@@ -22,7 +22,8 @@ class Config:
     data_dir: str = field(default_factory=default_data_dir)
     ephemeral: bool = False
     log_level: str = "info"
-    max_body: int = 64 * 1024 * 1024       # bytes held in memory for one request body
+    # bytes held in memory for one request body: a 50 MB Lambda zip arrives base64'd (~67 MB)
+    max_body: int = 100 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env=None) -> "Config":

@@ -20,7 +20,13 @@ from haneul.protocol.query import form_params
 from haneul.protocol.shapes import service_spec
 
 _CBOR_PATH = re.compile(r"^/service/([^/]+)/operation/([^/?]+)$")
-_S3_VHOST = re.compile(r"^(?P<bucket>.+?)\.s3(?:[.-](?:accelerate|external-1|[a-z0-9-]+))?\.(?:localhost|amazonaws\.com)")
+# bucket.s3.localhost, bucket.s3.<region>.localhost, bucket.s3-accelerate..., LocalStack's
+# bucket.s3.localhost.localstack.cloud, and plain bucket.localhost (botocore's virtual
+# addressing against http://localhost:4566)
+_S3_VHOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.-]*?)\.(?:s3(?:[.-][a-z0-9-]+)*\.)?"
+                       r"(?:localhost(?:\.localstack\.cloud)?|amazonaws\.com)$")
+# S3's own host, s3control's {AccountId}. prefix, and other services' data-plane hosts
+_NOT_BUCKETS = re.compile(r"^(?:s3(?:[.-].*)?|[0-9]{12}|.*\.execute-api|.*\.lambda-url(?:\..*)?)$")
 _HOST_ROUTES = [(re.compile(p), target) for p, target in registry.HOST_ROUTES]
 _PATH_ROUTES = [(re.compile(p), target) for p, target in registry.PATH_ROUTES]
 
@@ -157,7 +163,8 @@ def route(req: HttpRequest, cred: Credential | None) -> Target:
 
     # S3 virtual-hosted style: bucket.s3.localhost
     vhost = _S3_VHOST.match(host)
-    if vhost and signing in ("", "s3", "s3-object-lambda"):
+    if vhost and signing in ("", "s3", "s3-object-lambda") and not _NOT_BUCKETS.match(vhost.group("bucket")) \
+            and not req.path.startswith("/v20180820/"):     # s3control's API, whatever the host
         t = _rest_match(["s3"], req, "/" + vhost.group("bucket") + req.path)
         if t is not None:
             t.bucket = vhost.group("bucket")
@@ -206,7 +213,9 @@ def _rest_match(candidates: list[str], req: HttpRequest, path: str) -> Target | 
         host_ok = 1
         if op.host_prefix:
             host_ok = 2 if (uri.host_labels(op, req.host) or req.host.startswith(op.host_prefix)) else 0
-        score = (host_ok, route_score)
+        # the most specific route first (s3control's /v20180820/... beats S3's
+        # /{Bucket}/{Key+} even on an IP endpoint, where no host prefix can be sent)
+        score = (route_score, host_ok)
         if best is None or score > best[0]:
             best = (score, Target(service, proto, op.name, labels))
     return best[1] if best else None

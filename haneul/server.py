@@ -119,6 +119,9 @@ class App:
             resp, ctx, service, operation = await self.dispatcher.handle(req, self.config.max_body)
         except ClientDisconnected:
             return
+        if req.body is None or (req.stream is not None and not req.stream.finished):
+            if not await req.discard_unread():
+                resp.headers.append(("Connection", "close"))
         out_headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in resp.headers]
         payload = resp.body
         if isinstance(payload, (bytes, bytearray)):
@@ -149,8 +152,11 @@ class App:
 
 
 async def _send(send, status: int, headers: list, body: bytes) -> None:
+    """A whole body.  A Content-Length the handler set stands (HEAD answers carry the
+    object's size and no body)."""
     headers = list(headers)
-    headers.append((b"content-length", str(len(body)).encode()))
+    if not any(k.lower() == b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -40,7 +40,25 @@ class HttpRequest:
                 raise _too_large(limit)
             chunks.append(chunk)
         self.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self.stream = None          # spent: codecs read `body` from now on
         return self.body
+
+    async def discard_unread(self, limit: int = 8 << 20) -> bool:
+        """Read and drop what the client sent and nobody read (an error answered before
+        the body was needed), so the connection's next request starts clean.  False when
+        more than `limit` bytes remain: the connection should then be closed."""
+        if self.body is not None and self.stream is None:
+            return True
+        stream = self.open_stream()
+        dropped = 0
+        try:
+            async for chunk in stream:
+                dropped += len(chunk)
+                if dropped > limit:
+                    return False
+        except ClientDisconnected:
+            return False
+        return True
 
     def open_stream(self) -> "BodyStream":
         """The body as it arrives, for operations whose payload streams (S3 PutObject):
@@ -69,6 +87,10 @@ class BodyStream:
         self._done = receive is None
         self._pending = body
         self.received = 0
+
+    @property
+    def finished(self) -> bool:
+        return self._done and self._pending is None
 
     def __aiter__(self):
         return self

@@ -30,7 +30,7 @@ def test_not_implemented_service_answers_aws_error(aws_client):
     for service, call in [("sns", lambda c: c.list_topics()),
                           ("kms", lambda c: c.list_keys()),
                           ("ec2", lambda c: c.describe_vpcs()),
-                          ("lambda", lambda c: c.list_functions())]:
+                          ("route53", lambda c: c.list_hosted_zones())]:
         with pytest.raises(ClientError) as e:
             call(aws_client(service))
         err = e.value.response["Error"]

@@ -14,7 +14,7 @@ def test_defaults_are_localstacks_port_on_loopback():
     assert (c.host, c.port) == ("127.0.0.1", 4566)
     assert c.ephemeral is False
     assert c.log_level == "info"
-    assert c.max_body == 64 * 1024 * 1024
+    assert c.max_body == 100 * 1024 * 1024
 
 
 def test_default_data_dir_follows_xdg(monkeypatch, tmp_path):

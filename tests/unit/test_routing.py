@@ -293,9 +293,6 @@ def test_s3_service_host_without_a_bucket_is_path_style():
     assert (t.operation, t.bucket) == ("ListBuckets", None)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with endpoint http://localhost:4566 and "
-                   "addressing_style='virtual', botocore sends Host: mybucket.localhost:4566 and "
-                   "the path /dir/file.txt; Haneul routes it path-style, to bucket 'dir' key 'file.txt'")
 def test_s3_virtual_host_on_plain_localhost():
     req = sent("s3", "get_object", {"Bucket": "mybucket", "Key": "dir/file.txt"}, style="virtual")
     assert req.host == "mybucket.localhost:4566"

@@ -104,6 +104,7 @@ class S3Xml(RestXml):
             resp.status = 206
         if op.name == "GetObject" and resp.status in (200, 206) and not _has(resp, "content-type"):
             resp.headers.append(("Content-Type", "binary/octet-stream"))
+        resp.headers.append(("x-amz-request-id", ctx.request_id))
         resp.headers.append(("x-amz-id-2", host_id()))
         if op.method == "HEAD":
             resp.body = _empty()
@@ -115,6 +116,7 @@ class S3Xml(RestXml):
     def serialize_error(self, spec, op, err, ctx) -> HttpResponse:
         facts = ErrorFacts(spec, err)
         headers = [(k, str(v)) for k, v in err.headers.items()]
+        headers.append(("x-amz-request-id", ctx.request_id if ctx else ""))
         headers.append(("x-amz-id-2", host_id()))
         if facts.status == 304 or (op is not None and op.method == "HEAD"):
             return HttpResponse(facts.status, headers, b"")
