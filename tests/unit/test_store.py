@@ -398,10 +398,6 @@ def test_threads_writing_to_an_on_disk_store(disk):
     assert len(keys(disk)) == 100
 
 
-@pytest.mark.xfail(strict=True, reason="bug: when COMMIT itself fails (a deferred foreign key "
-                   "violated), the transaction is left open on the shared connection: its rows "
-                   "stay pending and every later transaction() fails with 'cannot start a "
-                   "transaction within a transaction'")
 def test_a_failed_commit_rolls_back_and_leaves_the_store_usable(store):
     store.migrate("deferred", [
         "CREATE TABLE parent (id INTEGER PRIMARY KEY);\n"
