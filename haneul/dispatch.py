@@ -149,6 +149,9 @@ class Dispatcher:
         if op.input is not None:
             problems = validate.validate(op.input, request, getattr(svc, "UNCHECKED_ENUMS", frozenset()))
             if problems:
+                custom = getattr(svc, "validation_error", None)     # e.g. Organizations adds Reason
+                if custom is not None:
+                    raise custom(problems, validate.message(problems))
                 raise AwsError(getattr(svc, "VALIDATION_ERROR", "ValidationException"),
                                validate.message(problems), 400)
         if is_async:

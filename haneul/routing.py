@@ -161,14 +161,30 @@ def route(req: HttpRequest, cred: Credential | None) -> Target:
             proto = "ec2" if "ec2" in catalog.protocols(catalog.services()[service]) else "query"
             return Target(service, proto, action, params=params)
 
+    website = _S3_WEBSITE.match(host) if not signing else None
+    if website:                 # bucket.s3-website.<region>.localhost: static sites
+        t = data_plane(_S3_PLANE + "website", website)
+        t.labels["path"] = req.path
+        return t
+
     # S3 virtual-hosted style: bucket.s3.localhost
     vhost = _S3_VHOST.match(host)
     if vhost and signing in ("", "s3", "s3-object-lambda") and not _NOT_BUCKETS.match(vhost.group("bucket")) \
             and not req.path.startswith("/v20180820/"):     # s3control's API, whatever the host
-        t = _rest_match(["s3"], req, "/" + vhost.group("bucket") + req.path)
+        bucket_path = "/" + vhost.group("bucket") + req.path
+        if not signing:
+            plane = _s3_data_plane(req, bucket_path)
+            if plane is not None:
+                plane.bucket = vhost.group("bucket")
+                return plane
+        t = _rest_match(["s3"], req, bucket_path)
         if t is not None:
             t.bucket = vhost.group("bucket")
             return t
+    if not signing:
+        plane = _s3_data_plane(req, req.path)
+        if plane is not None:
+            return plane
 
     # REST: the services sharing the signing name
     if signing:
@@ -181,6 +197,25 @@ def route(req: HttpRequest, cred: Credential | None) -> Target:
     if t is None:
         raise AwsError("UnknownOperationException",
                        f"No {'/'.join(candidates[:3])} operation matches {req.method} {req.path.split('?')[0]}", 404)
+    return t
+
+
+_S3_PLANE = "haneul.services.s3.dataplane:"
+_S3_WEBSITE = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.-]*?)\.s3-website[.-]")
+
+
+def _s3_data_plane(req: HttpRequest, bucket_path: str) -> Target | None:
+    """What S3 serves outside its API model: CORS preflights (OPTIONS) and browser POST
+    uploads (multipart/form-data, signed inside the form).  Both come unsigned."""
+    if req.method == "OPTIONS":
+        handler = "preflight"
+    elif req.method == "POST" and req.headers.get("content-type", "").startswith("multipart/form-data"):
+        handler = "post_object"
+    else:
+        return None
+    bucket, _, key = bucket_path.lstrip("/").partition("/")
+    t = Target("s3", "raw", _S3_PLANE + handler)
+    t.labels = {"bucket": bucket, "key": key}
     return t
 
 

@@ -26,6 +26,9 @@ class Service:
     VALIDATION_ERROR = "ValidationException"
     # Enum shapes whose values the service checks itself (it accepts more than the model).
     UNCHECKED_ENUMS: frozenset[str] = frozenset()
+    # A service whose validation errors carry more than a message defines
+    #   def validation_error(self, problems: list[str], message: str) -> AwsError
+    # (problems are the single "Value ... failed to satisfy constraint: ..." lines).
 
     def __init__(self, app=None):
         self.app = app
