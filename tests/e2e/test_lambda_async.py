@@ -8,15 +8,15 @@ import time
 
 import pytest
 
-from tests.e2e.lambda_fixtures.harness import ROLE, client, lambda_server, zip_folder  # noqa: F401
+from tests.e2e.lambda_fixtures.harness import ROLE, client, zip_folder
 
 ACCOUNT = "210000000003"
 
 
 @pytest.fixture(scope="module")
-def aws(lambda_server):
-    lam = client(lambda_server, "lambda", ACCOUNT)
-    sqs = client(lambda_server, "sqs", ACCOUNT)
+def aws(haneul_server):
+    lam = client(haneul_server, "lambda", ACCOUNT)
+    sqs = client(haneul_server, "sqs", ACCOUNT)
     return lam, sqs
 
 

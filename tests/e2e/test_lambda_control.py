@@ -4,19 +4,20 @@ event invoke configs, provisioned concurrency, limits, runtimes, init errors).""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.lambda_fixtures.harness import ROLE, client, lambda_server, zip_files, zip_folder  # noqa: F401
+from tests.e2e.lambda_fixtures.harness import ROLE, client, url_request, zip_files, zip_folder
 
 ACCOUNT = "210000000004"
 CODE = zip_files({"app.py": "def handler(e, c):\n    return 'ok'\n"})
 
 
 @pytest.fixture(scope="module")
-def lam(lambda_server):
-    lam = client(lambda_server, "lambda", ACCOUNT)
+def lam(haneul_server):
+    lam = client(haneul_server, "lambda", ACCOUNT)
     lam.create_function(FunctionName="ctl", Runtime="python3.13", Role=ROLE.format(account=ACCOUNT),
                         Handler="app.handler", Code={"ZipFile": CODE}, Tags={"team": "sky"})
     return lam
@@ -135,11 +136,8 @@ def test_delete_function(lam):
     assert code == "ResourceNotFoundException" and message.endswith(":function:gone")
 
 
-def test_function_url_over_http(lam):
-    """Served by the Lambda engine's loopback web server until the main server routes
-    *.lambda-url.* hosts (the FunctionUrl's host names the function)."""
-    import http.client
-    from urllib.parse import urlsplit
+def test_function_url_over_http(lam, haneul_server):
+    """Served on Haneul's own port: the Host header (the FunctionUrl's host) names the function."""
     handler = ("import json\n"
                "def handler(event, context):\n"
                "    return {'statusCode': 201, 'headers': {'x-from': 'lambda'},\n"
@@ -149,12 +147,25 @@ def test_function_url_over_http(lam):
     lam.create_function(FunctionName="web", Runtime="python3.12", Role=ROLE.format(account=ACCOUNT),
                         Handler="app.handler", Code={"ZipFile": zip_files({"app.py": handler})})
     url = lam.create_function_url_config(FunctionName="web", AuthType="NONE")["FunctionUrl"]
-    loopback = urlsplit(lam.get_function(FunctionName="web")["Code"]["Location"])
-    conn = http.client.HTTPConnection(loopback.hostname, loopback.port, timeout=10)
-    conn.request("POST", "/items/7?x=1&x=2", body=b'{"k": 1}',
-                 headers={"Host": urlsplit(url).netloc, "Content-Type": "application/json"})
-    resp = conn.getresponse()
-    assert resp.status == 201 and resp.getheader("x-from") == "lambda"
-    assert json.loads(resp.read()) == {"path": "/items/7", "q": {"x": "1,2"}, "method": "POST",
-                                       "body": '{"k": 1}', "version": "2.0"}
-    conn.close()
+    assert urlsplit(url).port == urlsplit(haneul_server.endpoint).port
+    status, headers, body = url_request(haneul_server, url, "POST", "/items/7?x=1&x=2", b'{"k": 1}',
+                                        {"Content-Type": "application/json"})
+    assert status == 201 and headers["x-from"] == "lambda"
+    assert json.loads(body) == {"path": "/items/7", "q": {"x": "1,2"}, "method": "POST",
+                                "body": '{"k": 1}', "version": "2.0"}
+    # an unknown URL id on the same port: 404 as AWS answers it
+    missing = url.replace(urlsplit(url).hostname.split(".")[0], "0" * 32)
+    status, _, body = url_request(haneul_server, missing, "GET", "/")
+    assert status == 404 and json.loads(body) == {"Message": "Not Found"}
+
+
+def test_function_url_iam_auth_and_errors(lam, haneul_server):
+    handler = "def handler(event, context):\n    raise ValueError('boom')\n"
+    lam.create_function(FunctionName="web-iam", Runtime="python3.12", Role=ROLE.format(account=ACCOUNT),
+                        Handler="app.handler", Code={"ZipFile": zip_files({"app.py": handler})})
+    url = lam.create_function_url_config(FunctionName="web-iam", AuthType="AWS_IAM")["FunctionUrl"]
+    status, _, body = url_request(haneul_server, url, "GET", "/")
+    assert status == 403 and json.loads(body) == {"Message": "Forbidden"}
+    lam.update_function_url_config(FunctionName="web-iam", AuthType="NONE")
+    status, _, body = url_request(haneul_server, url, "GET", "/")
+    assert status == 502 and json.loads(body) == {"Message": "Internal Server Error"}

@@ -10,14 +10,14 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.lambda_fixtures.harness import ROLE, client, lambda_server, zip_folder  # noqa: F401
+from tests.e2e.lambda_fixtures.harness import ROLE, client, zip_folder
 
 ACCOUNT = "210000000001"
 
 
 @pytest.fixture(scope="module")
-def aws(lambda_server):
-    lam = client(lambda_server, "lambda", ACCOUNT)
+def aws(haneul_server):
+    lam = client(haneul_server, "lambda", ACCOUNT)
     role = ROLE.format(account=ACCOUNT)
     py = zip_folder("python_app")
     for name, handler, timeout in (("py-echo", "app.echo", 10), ("py-fail", "app.fail", 10),
@@ -33,7 +33,7 @@ def aws(lambda_server):
                             Code={"ZipFile": node}, Timeout=10, Environment={"Variables": {"GREETING": "hi"}})
     lam.create_function(FunctionName="shell", Runtime="provided.al2023", Role=role, Handler="my.handler",
                         Code={"ZipFile": zip_folder("shell_app")}, Timeout=10)
-    return {"lambda": lam, "server": lambda_server}
+    return {"lambda": lam, "server": haneul_server}
 
 
 def invoke(lam, name, event=None, **kw):

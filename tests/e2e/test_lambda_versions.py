@@ -12,14 +12,14 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.lambda_fixtures.harness import ROLE, client, lambda_server, zip_files, zip_folder  # noqa: F401
+from tests.e2e.lambda_fixtures.harness import ROLE, client, zip_files, zip_folder
 
 ACCOUNT = "210000000002"
 
 
 @pytest.fixture(scope="module")
-def lam(lambda_server):
-    return client(lambda_server, "lambda", ACCOUNT)
+def lam(haneul_server):
+    return client(haneul_server, "lambda", ACCOUNT)
 
 
 def source(version: str) -> bytes:

@@ -1,8 +1,7 @@
 """Function URL invocations over plain HTTP (payload format 2.0, as API Gateway HTTP APIs).
 
-`serve(app, ...)` answers a request whose Host is `<url id>.lambda-url.<region>.<anything>`.
-The main server does not route these hosts yet; the engine's loopback web server (the one
-serving code downloads) does, so the handler is exercised end to end already.
+`serve(app, ...)` answers a request whose Host is `<url id>.lambda-url.<region>.<anything>`;
+Haneul's main port routes those hosts here (haneul.registry.HOST_ROUTES -> routes.py).
 """
 
 from __future__ import annotations

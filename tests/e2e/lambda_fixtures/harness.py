@@ -1,65 +1,19 @@
-"""Shared fixtures of the Lambda end-to-end tests: a server with Lambda registered, zips of
-the sample functions in this folder, and functions created once per module."""
+"""Helpers of the Lambda end-to-end tests.  The tests run against the session's normal
+`haneul_server` (haneul.testing): Lambda is in the registry, and function URLs and code
+downloads are served on the server's own port."""
 
 from __future__ import annotations
 
+import http.client
 import io
 import os
-import sys
 import zipfile
+from urllib.parse import urlsplit
 
-import pytest
-
-from haneul import registry
-from haneul.testing import ServerProcess, make_client
+from haneul.testing import make_client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROLE = "arn:aws:iam::{account}:role/lambda-role"
-# Until the registry lists Lambda, start the server through a wrapper that adds it.
-WRAPPER = ("import sys, haneul.registry as r; "
-           "r.SERVICES.setdefault('lambda', 'haneul.services.awslambda.service:Lambda'); "
-           "from haneul.cli import main; sys.exit(main(sys.argv[1:]))")
-
-
-class LambdaServer(ServerProcess):
-    def start(self, timeout: float = 20.0):
-        if "lambda" in registry.SERVICES:
-            return super().start(timeout)
-        import subprocess
-        import time
-        import urllib.request
-        cmd = [sys.executable, "-c", WRAPPER, "start", "--port", str(self.port), "--log-level", "warning",
-               "--ephemeral"]
-        env = dict(os.environ, **(self.env or {}))
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"haneul exited with {self.proc.returncode}: {self.output()}")
-            try:
-                with urllib.request.urlopen(self.endpoint + "/_haneul/health", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"haneul did not start: {self.output()}")
-
-
-@pytest.fixture(scope="session")
-def lambda_server():
-    endpoint = os.environ.get("HANEUL_ENDPOINT")
-    if endpoint and "lambda" in registry.SERVICES:
-        class External:
-            pass
-        ext = External()
-        ext.endpoint = endpoint.rstrip("/")
-        yield ext
-        return
-    server = LambdaServer(env={"HANEUL_LAMBDA_RETRY_DELAY": "0.2"}).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def zip_folder(name: str, executable: tuple[str, ...] = ()) -> bytes:
@@ -91,6 +45,22 @@ def zip_files(files: dict[str, str]) -> bytes:
 
 
 def client(server, service: str, account: str, region: str = "us-east-1", **kw):
+    """A client in a fixed account, for module-scoped fixtures (the per-test `aws_client`
+    fixture picks a fresh account per test)."""
     from botocore.config import Config
     return make_client(server.endpoint, service, account, region,
                        config=Config(retries={"max_attempts": 1}, read_timeout=60, connect_timeout=5), **kw)
+
+
+def url_request(server, function_url: str, method: str, target: str, body: bytes | None = None,
+                headers: dict | None = None, timeout: float = 30) -> tuple[int, dict, bytes]:
+    """Call a function URL.  `<id>.lambda-url.<region>.localhost` does not resolve in DNS,
+    so the request goes to the server's own address with the URL's host in `Host`."""
+    endpoint = urlsplit(server.endpoint)
+    conn = http.client.HTTPConnection(endpoint.hostname, endpoint.port, timeout=timeout)
+    try:
+        conn.request(method, target, body=body, headers={"Host": urlsplit(function_url).netloc, **(headers or {})})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
