@@ -11,6 +11,12 @@ from haneul.services.dynamodb.expressions.values import invalid
 from haneul.services.dynamodb.tables import _check_index, _throughput
 
 
+NOTHING_TO_UPDATE = ("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
+                     "GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, "
+                     "ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, "
+                     "OnDemandThroughput, WarmThroughput or TableClass is required")
+
+
 def apply_table_update(ops, ctx, tables, table, req: dict):
     meta = copy.deepcopy(table.meta)
     now = ctx.now()
@@ -74,7 +80,7 @@ def apply_table_update(ops, ctx, tables, table, req: dict):
             defs = [a["AttributeName"] for a in meta["AttributeDefinitions"]]
             existing = {x["IndexName"] for x in gsis} | {x["IndexName"] for x in meta.get("LocalSecondaryIndexes", [])}
             if d["IndexName"] in existing:
-                raise invalid(f"One or more parameter values were invalid: Duplicate index name: {d['IndexName']}")
+                raise invalid("Attempting to create an index which already exists")
             _check_index(d, defs, set())
             if len(gsis) >= 20:
                 raise AwsError("LimitExceededException", "Subscriber limit exceeded: Only 20 global secondary "
@@ -116,10 +122,10 @@ def apply_table_update(ops, ctx, tables, table, req: dict):
         if spec.get("StreamEnabled"):
             if enabled:
                 raise invalid(f"Table already has an enabled stream: TableName: {table.name}")
-            ops._enable_stream(ctx, table, meta, spec)
+            ops._enable_stream(ctx, table, meta, spec, creating=False)
         else:
             if not enabled:
-                raise invalid(f"Table already has no stream enabled: TableName: {table.name}")
+                raise invalid(f"Table has no stream to disable: TableName: {table.name}")
             streams.disable_stream(ctx.db, meta["LatestStreamArn"])
             meta["StreamSpecification"] = {"StreamEnabled": False}
     if req.get("TableClass"):
@@ -143,8 +149,7 @@ def apply_table_update(ops, ctx, tables, table, req: dict):
     if req.get("ReplicaUpdates") or req.get("GlobalTableWitnessUpdates"):
         raise invalid("Global table replicas are not supported by Haneul")
     if not changed:
-        raise invalid("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
-                      "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required")
+        raise invalid(NOTHING_TO_UPDATE)
     table = tables.save(table, meta)
     for name in new_indexes:
         storage.backfill_index(ctx.db, table, table.indexes[name])

@@ -218,10 +218,11 @@ class TableOps:
             out["OnDemandThroughput"] = d["OnDemandThroughput"]
         return out
 
-    def _enable_stream(self, ctx, table: Table, meta: dict, spec: dict) -> None:
+    def _enable_stream(self, ctx, table: Table, meta: dict, spec: dict, creating: bool = True) -> None:
         if "StreamViewType" not in spec:
-            raise invalid("One or more parameter values were invalid: StreamViewType must be specified when "
-                          "StreamEnabled is true")
+            raise invalid("One or more parameter values were invalid: " + (
+                "Table is being created with a stream enabled, UpdateViewType is required" if creating
+                else "If stream is being enabled then UpdateViewType is required"))
         arn, label = streams.create_stream(ctx.db, ctx, table.name, table.id, spec["StreamViewType"],
                                            meta["KeySchema"])
         meta["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec["StreamViewType"]}
@@ -283,7 +284,7 @@ class TableOps:
         for t in req["Tags"]:
             tags[t["Key"]] = t.get("Value", "")
         if len(tags) > 50:
-            raise invalid("One or more parameter values were invalid: The number of tags exceeds the limit of 50")
+            raise invalid("Number of Tags exceed the current limit for the provided ResourceArn")
         self.tables(ctx).save(table, meta)
         return {}
 
