@@ -10,7 +10,9 @@ import base64
 import binascii
 import math
 from xml.etree.ElementTree import Element
-from xml.sax.saxutils import escape, quoteattr
+import re
+from xml.sax.saxutils import escape as _sax_escape
+from xml.sax.saxutils import quoteattr
 
 from defusedxml import ElementTree as SafeET
 
@@ -18,6 +20,16 @@ from haneul.protocol import timestamps
 from haneul.protocol.tree import WireTypeError
 
 # -- writing ------------------------------------------------------------------------------
+_SPECIAL = re.compile(r"[&<>\r]").search
+
+
+def escape(text: str) -> str:
+    """Most values (keys, ids, numbers) need no escaping: test once, replace rarely.
+    A carriage return is written as &#13; so XML parsers do not fold it into \\n."""
+    if _SPECIAL(text) is None:
+        return text
+    return _sax_escape(text, {"\r": "&#13;"})
+
 
 
 def _ns_attr(shape) -> str:
@@ -48,66 +60,122 @@ def scalar_text(shape, value, default_ts: str = "iso8601") -> str:
 
 
 class XmlWriter:
-    """`list_member_default` is "member" for rest-xml/query and "item" for ec2."""
+    """`list_member_default` is "member" for rest-xml/query and "item" for ec2.
 
-    def __init__(self, list_member_default: str = "member", name_of=None):
+    Each shape is compiled once into an emitter (a closure appending text to a list), so a
+    1,000-key S3 listing walks no model dictionaries per element."""
+
+    def __init__(self, list_member_default: str = "member"):
         self.list_member_default = list_member_default
-        self.name_of = name_of or (lambda shape, default: shape.ser.get("name", default))
+        self._tag = f"xmlw:{list_member_default}"
 
+    # -- the public entry points ------------------------------------------------------
     def element(self, out: list, shape, value, name: str, extra_attrs: str = "") -> None:
-        t = shape.type
-        if t == "structure":
+        if shape.type == "structure":
             self.structure(out, shape, value, name, extra_attrs)
-        elif t == "list":
-            self.list(out, shape, value, name)
-        elif t == "map":
-            self.map(out, shape, value, name)
         else:
-            out.append(f"<{name}{_ns_attr(shape)}>{escape(scalar_text(shape, value))}</{name}>")
+            self._emitter(shape)(out, value, name)
 
     def structure(self, out, shape, value, name, extra_attrs=""):
-        attrs = [_ns_attr(shape), extra_attrs]
+        plan, ns = self._plan(shape)
+        attrs = [ns, extra_attrs]
         body: list[str] = []
-        self.members(body, shape, value, attrs)
+        self._members(body, plan, value, attrs)
         out.append(f"<{name}{''.join(attrs)}>")
         out.extend(body)
         out.append(f"</{name}>")
 
     def members(self, body, shape, value, attrs) -> None:
-        for mname, member in shape.members.items():
+        self._members(body, self._plan(shape)[0], value, attrs)
+
+    # -- compiled forms -----------------------------------------------------------------
+    @staticmethod
+    def _members(body, plan, value, attrs):
+        for mname, wire, is_attr, member, emit in plan:
             v = value.get(mname)
-            if v is None or member.ser.get("location"):
+            if v is None:
                 continue
-            if member.ser.get("xmlAttribute"):
-                attrs.append(f" {member.ser.get('name', mname)}={quoteattr(scalar_text(member, v))}")
-                continue
-            self.element(body, member, v, self.name_of(member, mname))
+            if is_attr:
+                attrs.append(f" {wire}={quoteattr(scalar_text(member, v))}")
+            else:
+                emit(body, v, wire)
 
-    def list(self, out, shape, value, name):
-        member = shape.member
-        if shape.flattened:
-            item_name = member.ser.get("name", name)
-            for v in value:
-                self.element(out, member, v, item_name)
-            return
-        item_name = member.ser.get("name", self.list_member_default)
-        out.append(f"<{name}{_ns_attr(shape)}>")
-        for v in value:
-            self.element(out, member, v, item_name)
-        out.append(f"</{name}>")
+    def _plan(self, shape):
+        key = self._tag + ":plan"
+        plan = shape._cache.get(key)
+        if plan is None:
+            members = []
+            for mname, member in shape.members.items():
+                if member.ser.get("location"):
+                    continue
+                wire = member.ser.get("name", mname)
+                members.append((mname, wire, bool(member.ser.get("xmlAttribute")), member,
+                                None if member.ser.get("xmlAttribute") else self._emitter(member)))
+            plan = shape._cache[key] = (members, _ns_attr(shape))
+        return plan
 
-    def map(self, out, shape, value, name):
-        key_name = shape.key.ser.get("name", "key")
-        value_name = shape.value.ser.get("name", "value")
-        if not shape.flattened:
-            out.append(f"<{name}{_ns_attr(shape)}>")
-        for k, v in value.items():
-            out.append(f"<{name}>" if shape.flattened else "<entry>")
-            self.element(out, shape.key, k, key_name)
-            self.element(out, shape.value, v, value_name)
-            out.append(f"</{name}>" if shape.flattened else "</entry>")
-        if not shape.flattened:
-            out.append(f"</{name}>")
+    def _emitter(self, shape):
+        cache = shape._cache
+        fn = cache.get(self._tag)
+        if fn is None:
+            box: list = [None]
+            cache[self._tag] = lambda out, v, name: box[0](out, v, name)   # recursive shapes
+            fn = self._build(shape)
+            box[0] = fn
+            cache[self._tag] = fn
+        return fn
+
+    def _build(self, shape):
+        t = shape.type
+        ns = _ns_attr(shape)
+        if t == "structure":
+            def emit_structure(out, value, name):
+                self.structure(out, shape, value, name)
+            return emit_structure
+        if t == "list":
+            member = shape.member
+            emit_item = self._emitter(member)
+            if shape.flattened:
+                item_name = member.ser.get("name")
+
+                def emit_flat(out, value, name):
+                    n = item_name or name
+                    for v in value:
+                        emit_item(out, v, n)
+                return emit_flat
+            item_name = member.ser.get("name", self.list_member_default)
+
+            def emit_list(out, value, name):
+                out.append(f"<{name}{ns}>")
+                for v in value:
+                    emit_item(out, v, item_name)
+                out.append(f"</{name}>")
+            return emit_list
+        if t == "map":
+            key_name = shape.key.ser.get("name", "key")
+            value_name = shape.value.ser.get("name", "value")
+            emit_key, emit_value = self._emitter(shape.key), self._emitter(shape.value)
+            flat = shape.flattened
+
+            def emit_map(out, value, name):
+                if not flat:
+                    out.append(f"<{name}{ns}>")
+                for k, v in value.items():
+                    out.append(f"<{name}>" if flat else "<entry>")
+                    emit_key(out, k, key_name)
+                    emit_value(out, v, value_name)
+                    out.append(f"</{name}>" if flat else "</entry>")
+                if not flat:
+                    out.append(f"</{name}>")
+            return emit_map
+        if t == "string":
+            def emit_string(out, value, name):
+                out.append(f"<{name}{ns}>{escape(value if isinstance(value, str) else str(value))}</{name}>")
+            return emit_string
+
+        def emit_scalar(out, value, name):
+            out.append(f"<{name}{ns}>{escape(scalar_text(shape, value))}</{name}>")
+        return emit_scalar
 
 
 # -- reading ------------------------------------------------------------------------------
