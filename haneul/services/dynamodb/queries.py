@@ -25,29 +25,44 @@ def _index(table: Table, req: dict):
     return index
 
 
-def _select(req: dict, index, prepared) -> str:
+def _select(req: dict, index, prepared, operation: str = "Query") -> str:
+    """The effective Select, with DynamoDB's checks in its order."""
     select = req.get("Select")
-    has_projection = req.get("ProjectionExpression") is not None or req.get("AttributesToGet") is not None
+    projection = "ProjectionExpression" if req.get("ProjectionExpression") is not None else \
+        "AttributesToGet" if req.get("AttributesToGet") is not None else None
     if select is None:
-        if has_projection:
+        if projection:
             return "SPECIFIC_ATTRIBUTES"
         return "ALL_PROJECTED_ATTRIBUTES" if index is not None else "ALL_ATTRIBUTES"
-    if select == "SPECIFIC_ATTRIBUTES" and not has_projection:
-        return "ALL_ATTRIBUTES" if index is None else "ALL_PROJECTED_ATTRIBUTES"
-    if select != "SPECIFIC_ATTRIBUTES" and has_projection:
-        if req.get("AttributesToGet") is not None:
-            raise V.invalid(f"Cannot specify the AttributesToGet when choosing to get {select}")
-        raise V.invalid("One or more parameter values were invalid: Select type "
-                        f"{select} is not compatible with ProjectionExpression")
+    if select == "SPECIFIC_ATTRIBUTES":
+        if not projection:
+            raise V.invalid("Must specify the AttributesToGet or ProjectionExpression when choosing to get "
+                            "SPECIFIC_ATTRIBUTES")
+        return select
+    if projection:
+        what = "only the Count" if select == "COUNT" else select
+        prefix = "1 validation error detected: " if select == "COUNT" and operation == "Query" else ""
+        raise V.invalid(f"{prefix}Cannot specify the {projection} when choosing to get {what}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
-        raise V.invalid("One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES "
-                        "is not supported for a query or scan without an index")
+        raise V.invalid("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
     if select == "ALL_ATTRIBUTES" and index is not None and index.kind == "GSI" \
             and index.projection.get("ProjectionType") != "ALL":
         raise V.invalid("One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not "
                         f"supported for global secondary index {index.name} because its projection type is "
                         "not ALL")
     return select
+
+
+def _check_gsi_projection(table: Table, index, prepared) -> None:
+    """A GSI that does not project everything cannot be asked for attributes it lacks."""
+    if index is None or index.kind != "GSI" or prepared.projection is None \
+            or index.projection.get("ProjectionType", "ALL") == "ALL":
+        return
+    have = set(table.schema.names) | set(index.schema.names) | set(index.projection.get("NonKeyAttributes", []))
+    missing = list(dict.fromkeys(k[0] for k in prepared.projection if k[0] not in have))
+    if missing:
+        raise V.invalid(f"One or more parameter values were invalid: Global secondary index {index.name} does "
+                        f"not project [{', '.join(missing)}]")
 
 
 def _start_key(table: Table, index, esk: dict | None):
@@ -93,7 +108,8 @@ class QueryOps:
             item = storage.load_item(row[2])
             scanned += 1
             used += row[3]
-            if index is not None and select != "ALL_ATTRIBUTES":
+            if index is not None and select != "ALL_ATTRIBUTES" and not (
+                    index.kind == "LSI" and select == "SPECIFIC_ATTRIBUTES"):
                 item = storage.index_projection(table, index, item)
             last = item
             if prepared.holds(prepared.filter, item):
@@ -135,7 +151,8 @@ class QueryOps:
                                         f"Primary key attribute: {name}")
         if index is not None and index.kind == "GSI" and req.get("ConsistentRead"):
             raise V.invalid("Consistent reads are not supported on global secondary indexes")
-        select = _select(req, index, prepared)
+        select = _select(req, index, prepared, "Query")
+        _check_gsi_projection(table, index, prepared)
         hash_value, range_cond = self._key_conditions(prepared.key, schema)
         where, args = ["AND {p}hk=?"], [encode_hash(hash_value)]
         if range_cond is not None:
@@ -221,7 +238,8 @@ class QueryOps:
             raise V.invalid("Consistent reads are not supported on global secondary indexes")
         names = table.schema.names + (index.schema.names if index else [])
         prepared = prepare(req, "Scan", list(dict.fromkeys(names)))
-        select = _select(req, index, prepared)
+        select = _select(req, index, prepared, "Scan")
+        _check_gsi_projection(table, index, prepared)
         p = "" if index is None else "x."
         where, args = [], []
         if seg is not None:
