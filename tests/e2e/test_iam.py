@@ -135,7 +135,7 @@ def test_malformed_policies_get_iams_messages(iam, kind, document, message):
 
 def test_managed_policies_scope_and_attachment(iam):
     aws = [p["PolicyName"] for page in iam.get_paginator("list_policies").paginate(Scope="AWS") for p in page["Policies"]]
-    assert {"AdministratorAccess", "ReadOnlyAccess", "AWSLambda_FullAccess", "AWSStepFunctionsFullAccess"} <= set(aws)
+    assert {"AdministratorAccess", "PowerUserAccess", "AWSLambdaBasicExecutionRole", "AWSStepFunctionsFullAccess"} <= set(aws)
     assert iam.list_policies(Scope="Local")["Policies"] == []
     iam.create_user(UserName="admin")
     iam.attach_user_policy(UserName="admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")

@@ -1,5 +1,7 @@
 """AWS managed policies (arn:aws:iam::aws:policy/...): read-only records shared by every
-account, loaded once from data/aws_managed_policies.json (see data/README.md)."""
+account, loaded once from data/aws_managed_policies.json, which
+data/build_managed_policies.py writes from AWS's own reference pages (see data/README.md).
+A policy whose dates AWS's page did not give has created/updated None (omitted on the wire)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ from haneul.services.iam.ids import unique_id
 _DATA = os.path.join(os.path.dirname(__file__), "data", "aws_managed_policies.json")
 
 
-def _epoch(text: str) -> float:
-    return dt.datetime.fromisoformat(text).timestamp()
+def _epoch(text: str | None) -> float | None:
+    return dt.datetime.fromisoformat(text).timestamp() if text else None
 
 
 @lru_cache(maxsize=1)
