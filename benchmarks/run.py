@@ -210,7 +210,8 @@ def cold_start(name: str, args: argparse.Namespace, log_dir: Path) -> dict:
                               "runs": [round(c, 1) for c in cold], "other_cores": others}}
 
 
-def measure_all(servers: list[str], args: argparse.Namespace, log_dir: Path) -> list[dict]:
+def measure_all(servers: list[str], args: argparse.Namespace, log_dir: Path,
+                save=lambda results: None) -> list[dict]:
     """Cold starts first (one process at a time), then every server runs side by side, idle
     but for the one being loaded, and each operation is measured on each server in turn, so
     whatever else the machine does falls on all of them alike."""
@@ -258,6 +259,7 @@ def measure_all(servers: list[str], args: argparse.Namespace, log_dir: Path) -> 
                     measured = {"operation": op_name, "runs": [], "failed": str(exc)}
                     print(f"    failed: {exc}")
                 results[name]["operations"].append(measured)
+                save(list(results.values()))  # a run cut short keeps what it measured
         for name, instance in running.items():
             if instance.proc.poll() is None:
                 results[name]["rss_after_mb"] = round(instance.rss_mb(), 1)
@@ -445,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         servers.append(name)
 
+    # stopped (timeout, kill): unwind, so the finally blocks stop the servers we started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.wait_quiet:
         wait_quiet(args.wait_quiet)
     info = machine_info()
@@ -454,15 +458,20 @@ def main(argv: list[str] | None = None) -> int:
         print("warning: the machine is busy (1-minute load > 1); the figures will be low")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir = RESULTS / f"logs-{stamp}"
-    results = measure_all(servers, args, log_dir)
-    print()
-    print_tables(results)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{stamp}.json"
     settings = {"duration_s": args.duration, "warmup_s": args.warmup, "connections": args.levels,
                 "cold_start_runs": args.cold_start_runs, "pinned": args.pin,
                 "retry_busy": args.retry_busy}
-    path.write_text(json.dumps({"machine": info, "settings": settings, "results": results}, indent=2))
+
+    def save(results: list[dict]) -> None:
+        path.write_text(json.dumps({"machine": info, "settings": settings, "results": results},
+                                   indent=2))
+
+    results = measure_all(servers, args, log_dir, save)
+    save(results)
+    print()
+    print_tables(results)
     print(f"\nresults: {path.relative_to(ROOT)}")
     return 0
 
