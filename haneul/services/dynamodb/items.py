@@ -62,9 +62,7 @@ def updated_paths(prepared, req: dict) -> list:
 class ItemOps:
     # -- helpers ----------------------------------------------------------------------------
     def data_table(self, ctx, name: str) -> Table:
-        table = Tables(ctx.db, ctx.account, ctx.region).get(name)
-        self.sweep(ctx, table)
-        return table
+        return Tables(ctx.db, ctx.account, ctx.region).get(name)
 
     def put(self, ctx, table: Table, req: dict, prepared=None) -> tuple[dict | None, dict]:
         """Validate and store req["Item"] under req's condition; returns (old, new)."""

@@ -230,7 +230,6 @@ class TableOps:
 
     def describe_table(self, ctx, req: dict) -> dict:
         table = self._table(ctx, req["TableName"])
-        self.sweep(ctx, table)
         return {"Table": self.describe(ctx, table)}
 
     def list_tables(self, ctx, req: dict) -> dict:
@@ -324,9 +323,6 @@ class TableOps:
         table = self._table(ctx, req["TableName"])
         ttl = table.meta.get("TimeToLive") or {"TimeToLiveStatus": "DISABLED"}
         return {"TimeToLiveDescription": ttl}
-
-    def sweep(self, ctx, table: Table) -> None:
-        storage.sweep_expired(ctx.db, ctx, table)
 
     # -- account --------------------------------------------------------------------------------
     def describe_limits(self, ctx, req: dict) -> dict:

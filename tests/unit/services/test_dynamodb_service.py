@@ -143,6 +143,10 @@ def test_ttl_deletes_expired_items_with_service_stream_record(h):
     put(h, "a", 1, exp={"N": str(int(h.clock.t) + 10)})
     put(h, "a", 2, exp={"N": str(int(h.clock.t) + 1000)})
     h.clock.advance(60)
+    assert h.call("scan", {"TableName": "t"})["Count"] == 2      # expired items stay until the sweeper runs
+    import asyncio
+    from haneul.services.dynamodb import ttl
+    assert asyncio.run(ttl.sweep_once(h.store, clock=h.clock)) == 1
     assert h.call("scan", {"TableName": "t"})["Count"] == 1
     streams = Harness(DynamoDBStreams, store=h.store)
     streams.clock = h.clock
