@@ -253,3 +253,32 @@ def test_aws_cli(haneul_server, aws_account):
     assert json.loads(r.stdout) == ["FullAWSAccess", "cli-deny"]
     r = cli("create-policy", "--name", "broken", "--description", "", "--type", SCP, "--content", "{")
     assert r.returncode in (254, 255) and "MalformedPolicyDocumentException" in r.stderr and MALFORMED in r.stderr
+
+
+def test_invalid_input_carries_a_reason(org):
+    """Model-constraint failures: InvalidInputException with the Reason AWS documents."""
+    err = error(org.describe_policy, PolicyId="nope")
+    assert (err["Error"]["Code"], err["Reason"]) == ("InvalidInputException", "INVALID_SYNTAX_POLICY_ID")
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    err = error(org.attach_policy, PolicyId="p-FullAWSAccess", TargetId="bad")
+    assert (err["Error"]["Code"], err["Reason"]) == ("InvalidInputException", "INVALID_PATTERN_TARGET_ID")
+    err = error(org.list_policies, Filter="NOPE")
+    assert err["Reason"] == "INVALID_ENUM_POLICY_TYPE"
+    err = error(org.describe_account, AccountId="12")
+    assert err["Reason"] == "INVALID_PATTERN"
+
+
+def test_created_account_access_role(org, aws_account, haneul_server):
+    """The role CreateAccount makes is there at once, trusts the management account, holds
+    AdministratorAccess, and the management account can assume it."""
+    member = new_account(org, "ops")
+    iam = make_client(haneul_server.endpoint, "iam", member)
+    role = iam.get_role(RoleName="OrganizationAccountAccessRole")["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{aws_account}:root"}
+    attached = iam.list_attached_role_policies(RoleName="OrganizationAccountAccessRole")["AttachedPolicies"]
+    assert attached == [{"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}]
+    sts = make_client(haneul_server.endpoint, "sts", aws_account)
+    creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="admin")["Credentials"]
+    who = make_client(haneul_server.endpoint, "sts", member, access_key=creds["AccessKeyId"],
+                      secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
+    assert who.get_caller_identity()["Arn"] == f"arn:aws:sts::{member}:assumed-role/OrganizationAccountAccessRole/admin"

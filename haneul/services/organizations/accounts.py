@@ -8,6 +8,7 @@ import sqlite3
 from haneul.context import RequestContext
 from haneul.errors import AwsError
 from haneul.services.base import tag_dict
+from haneul.services.iam import provision
 from haneul.services.organizations import errors, ids
 from haneul.services.organizations.access import Access, Scope, page
 from haneul.services.organizations.records import account_shape, organization_shape
@@ -17,6 +18,13 @@ from haneul.services.organizations.tagging import check_tags
 # the first DescribeCreateAccountStatus after it, whichever comes first.
 CREATE_ACCOUNT_SECONDS = 1.0
 DEFAULT_ROLE = "OrganizationAccountAccessRole"
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def access_role_trust(mgmt: str) -> dict:
+    """The trust policy of the role CreateAccount makes: the management account may assume it."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{mgmt}:root"}, "Action": "sts:AssumeRole"}]}
 
 
 def placeholder_email(account: str) -> str:
@@ -92,6 +100,10 @@ class AccountOps(Access):
                            "joined, state, closed) VALUES (?, ?, ?, ?, ?, 'CREATED', ?, 'ACTIVE', NULL)",
                            (account, scope.id, name, email, scope.org["root_id"], now))
             scope.rec.attach_defaults(scope.id, account, now)
+            # AWS creates an administrator role in every account CreateAccount makes, trusting
+            # the management account (the Organizations User Guide, "Accessing member accounts").
+            provision.create_role(ctx.db, account, request.get("RoleName") or DEFAULT_ROLE,
+                                  access_role_trust(scope.mgmt), [ADMINISTRATOR_ACCESS], now)
             if tags:
                 scope.rec.set_tags(scope.id, account, tags)
         ctx.db.execute("INSERT INTO org_create_status(id, org, account_name, account_id, govcloud_id, requested, "

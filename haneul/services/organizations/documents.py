@@ -17,7 +17,10 @@ from typing import Any
 from haneul.services.organizations import errors
 
 AUTHORIZATION = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
-# Maximum characters per type (the quotas page); whitespace counts when saved through the API.
+# Maximum characters per type, from AWS's "Quotas and service limits for AWS Organizations"
+# page (orgs_reference_limits, read 2026-11-27): SCP and RCP 5,120; AI services opt-out
+# 2,500; backup, tag, declarative, chat applications and Security Hub policies 10,000.
+# Whitespace counts when saved through the API.
 MAX_SIZE = {"SERVICE_CONTROL_POLICY": 5120, "RESOURCE_CONTROL_POLICY": 5120,
             "AISERVICES_OPT_OUT_POLICY": 2500, "BACKUP_POLICY": 10000, "TAG_POLICY": 10000}
 DEFAULT_MAX_SIZE = 10000

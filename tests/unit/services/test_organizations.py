@@ -1,6 +1,8 @@
 """Organizations: the organization, accounts, the OU tree, access rules, tags."""
 
+import json
 import re
+from urllib.parse import unquote
 
 import pytest
 
@@ -294,3 +296,69 @@ def test_global_across_regions(h, org):
     ou = h.call("create_organizational_unit", {"ParentId": root_id(h), "Name": "x"}, region="ap-south-1")
     listed = h.call("list_organizational_units_for_parent", {"ParentId": root_id(h)}, region="us-west-2")
     assert [o["Id"] for o in listed["OrganizationalUnits"]] == [ou["OrganizationalUnit"]["Id"]]
+
+
+@pytest.mark.parametrize("operation, request_, reason", [
+    ("DescribePolicy", {"PolicyId": "nope"}, "INVALID_SYNTAX_POLICY_ID"),
+    ("AttachPolicy", {"PolicyId": "p-FullAWSAccess", "TargetId": "bad"}, "INVALID_PATTERN_TARGET_ID"),
+    ("DescribeAccount", {"AccountId": "12"}, "INVALID_PATTERN"),
+    ("DescribeAccount", {}, "INPUT_REQUIRED"),
+    ("ListPolicies", {"Filter": "NOPE"}, "INVALID_ENUM_POLICY_TYPE"),
+    ("ListAccounts", {"MaxResults": 0}, "MIN_VALUE_EXCEEDED"),
+    ("ListAccounts", {"MaxResults": 21}, "MAX_VALUE_EXCEEDED"),
+    ("CreateOrganizationalUnit", {"ParentId": "r-abcd", "Name": ""}, "MIN_LENGTH_EXCEEDED"),
+    ("CreateOrganizationalUnit", {"ParentId": "r-abcd", "Name": "x" * 200}, "MAX_LENGTH_EXCEEDED"),
+])
+def test_model_constraint_failures_carry_a_reason(operation, request_, reason):
+    """The dispatcher's validation_error hook: InvalidInputException with the Reason the
+    API reference gives for the constraint, and the usual validation message."""
+    from haneul.protocol import validate
+    from haneul.protocol.shapes import service_spec
+    problems = validate.validate(service_spec("organizations").operation(operation).input, request_)
+    assert problems
+    e = Organizations().validation_error(problems, validate.message(problems))
+    assert (e.code, e.fields["Reason"]) == ("InvalidInputException", reason)
+    assert str(e).startswith("InvalidInputException: 1 validation error detected")
+
+
+def test_created_account_has_the_access_role(h, org):
+    """CreateAccount makes OrganizationAccountAccessRole in the new account, in the same
+    transaction, trusting the management account, with AdministratorAccess attached; the
+    IAM tables are created on the way when IAM was never called in this store."""
+    from haneul.services.iam.service import Iam
+    account = create_account(h)
+    iam = Harness(Iam, account=account, store=h.store)
+    role = iam.call("get_role", {"RoleName": "OrganizationAccountAccessRole"})["Role"]
+    assert role["Arn"] == f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    trust = json.loads(unquote(role["AssumeRolePolicyDocument"]))
+    assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MGMT}:root"},
+                                   "Action": "sts:AssumeRole"}]
+    attached = iam.call("list_attached_role_policies", {"RoleName": "OrganizationAccountAccessRole"})
+    assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == ["arn:aws:iam::aws:policy/AdministratorAccess"]
+    named = h.call("create_account", {"AccountName": "ops", "Email": "ops@example.org", "RoleName": "Admin"})
+    status = h.call("describe_create_account_status",
+                    {"CreateAccountRequestId": named["CreateAccountStatus"]["Id"]})["CreateAccountStatus"]
+    other = Harness(Iam, account=status["AccountId"], store=h.store)
+    assert other.call("get_role", {"RoleName": "Admin"})["Role"]["RoleName"] == "Admin"
+    assert other.call("list_roles")["Roles"][0]["RoleName"] == "Admin"
+
+
+def test_access_role_provisioning_is_checked():
+    from haneul.services.iam import provision
+    from haneul.store import Store
+    store = Store(None)
+    with store.transaction() as db:
+        with pytest.raises(AwsError) as e:
+            provision.create_role(db, OTHER, "r", "{not json", [], 1.0)
+        assert e.value.code == "MalformedPolicyDocumentException"
+        with pytest.raises(AwsError) as e:
+            provision.create_role(db, OTHER, "r", ACCESS_TRUST, ["arn:aws:iam::aws:policy/Nope"], 1.0)
+        assert e.value.code == "NoSuchEntityException"
+        provision.create_role(db, OTHER, "r", ACCESS_TRUST, [], 1.0)
+        with pytest.raises(AwsError) as e:
+            provision.create_role(db, OTHER, "R", ACCESS_TRUST, [], 1.0)
+        assert e.value.code == "EntityAlreadyExistsException"
+
+
+ACCESS_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MGMT}:root"}, "Action": "sts:AssumeRole"}]}
