@@ -196,6 +196,10 @@ def _span(row, request: dict) -> tuple[int, int, bool]:
 class ObjectOperations:
     @bodies.drains
     async def put_object(self, ctx, request):
+        return await self.store_object(ctx, request)
+
+    async def store_object(self, ctx, request, event: str = "ObjectCreated:Put"):
+        """PutObject, and browser POST uploads (event "ObjectCreated:Post")."""
         bucket_name, key = request["Bucket"], request["Key"]
         with ctx.store.transaction() as db:
             bucket = get_bucket(db, bucket_name)
@@ -219,7 +223,7 @@ class ObjectOperations:
             ctx.store.blobs.delete(received.blob)
             raise
         storage.collect_garbage(ctx.store)
-        self.notify(ctx, bucket_name, key, "ObjectCreated:Put", size=received.size, etag=received.etag,
+        self.notify(ctx, bucket_name, key, event, size=received.size, etag=received.etag,
                     version_id=version_id)
         out = {"ETag": received.etag, "VersionId": version_id,
                "ServerSideEncryption": fields_headers(fields).get("ServerSideEncryption"),

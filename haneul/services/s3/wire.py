@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import datetime as dt
 import os
 import time
@@ -62,6 +63,12 @@ ROOTS = {
 }
 
 
+# (bucket, origin, method) of the request being answered, when it carries an Origin header:
+# its response gets the Access-Control-* headers of the bucket's matching CORS rule.
+# Set by parse() and read by serialize()/serialize_error() within the same request task.
+_cors_request: contextvars.ContextVar = contextvars.ContextVar("s3_cors_request", default=None)
+
+
 def host_id() -> str:
     return base64.b64encode(os.urandom(48)).decode()
 
@@ -85,6 +92,10 @@ class S3Xml(RestXml):
         return "".join(out).encode()
 
     def parse(self, op, req, target=None) -> dict:
+        origin = req.headers.get("origin")
+        bucket = target.labels.get("Bucket") if origin and target is not None else None
+        method = req.headers.get("access-control-request-method") or req.method
+        _cors_request.set((bucket, origin, method) if bucket else None)
         if "X-Amz-Expires" in req.query or "Expires=" in req.query:
             _check_presigned(dict(req.params))
         request = super().parse(op, req, target)
@@ -106,6 +117,7 @@ class S3Xml(RestXml):
             resp.headers.append(("Content-Type", "binary/octet-stream"))
         resp.headers.append(("x-amz-request-id", ctx.request_id))
         resp.headers.append(("x-amz-id-2", host_id()))
+        _add_cors(resp.headers, ctx)
         if op.method == "HEAD":
             resp.body = _empty()
         elif isinstance(resp.body, (bytes, bytearray)):
@@ -118,6 +130,7 @@ class S3Xml(RestXml):
         headers = [(k, str(v)) for k, v in err.headers.items()]
         headers.append(("x-amz-request-id", ctx.request_id if ctx else ""))
         headers.append(("x-amz-id-2", host_id()))
+        _add_cors(headers, ctx)
         if facts.status == 304 or (op is not None and op.method == "HEAD"):
             return HttpResponse(facts.status, headers, b"")
         code = facts.query_code or facts.code
@@ -128,7 +141,7 @@ class S3Xml(RestXml):
                 continue
             parts.append(f"<{k}>{escape(_text(v))}</{k}>")
         parts.append(f"<RequestId>{ctx.request_id if ctx else ''}</RequestId>"
-                     f"<HostId>{headers[-1][1]}</HostId></Error>")
+                     f"<HostId>{_header(headers, 'x-amz-id-2')}</HostId></Error>")
         headers.append(("Content-Type", "application/xml"))
         return HttpResponse(facts.status, headers, "".join(parts).encode())
 
@@ -139,6 +152,24 @@ def _text(v) -> str:
     if isinstance(v, dt.datetime):
         return v.strftime("%a, %d %b %Y %H:%M:%S GMT")
     return str(v)
+
+
+def _header(headers, name: str) -> str:
+    return next((v for k, v in headers if k == name), "")
+
+
+def _add_cors(headers: list, ctx) -> None:
+    """Access-Control-* headers when the request's Origin matches a CORS rule of its bucket."""
+    pending = _cors_request.get()
+    if pending is None or ctx is None or ctx.store is None:
+        return
+    _cors_request.set(None)
+    bucket, origin, method = pending
+    from haneul.services.s3 import cors, storage
+    with ctx.store.transaction() as db:
+        config = storage.config(db, bucket, "cors")
+    if config:
+        headers.extend(cors.actual(config, origin, method))
 
 
 def _has(resp, name: str) -> bool:
