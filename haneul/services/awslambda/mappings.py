@@ -1,5 +1,6 @@
-"""Event source mappings.  SQS queues are polled now (Kinesis and DynamoDB Streams mappings
-are stored and answered, and say in StateTransitionReason that nothing polls them yet).
+"""Event source mappings.  SQS queues are polled here; DynamoDB Streams (and Kinesis, once
+Haneul has it) by streams.py.  A mapping nothing can poll (Kinesis without a Kinesis
+service, Kafka) is stored and answered, and says so in StateTransitionReason.
 
 Each enabled SQS mapping is one asyncio task: it long-polls the queue through the
 dispatcher (in-process ReceiveMessage), gathers up to BatchSize messages within
@@ -18,7 +19,7 @@ import time
 import uuid as uuidlib
 
 from haneul.errors import AwsError
-from haneul.services.awslambda import names, records
+from haneul.services.awslambda import names, records, streams
 from haneul.services.awslambda.engine import engine_for
 from haneul.services.base import decode_token, encode_token, from_epoch
 
@@ -29,9 +30,13 @@ def invalid(message: str) -> AwsError:
     return AwsError("InvalidParameterValueException", message, Type="User")
 
 
-def _source_kind(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[2] if len(parts) > 5 else ""
+_source_kind = streams.source_kind
+STREAM_ONLY = ("StartingPosition", "StartingPositionTimestamp", "MaximumRecordAgeInSeconds",
+               "BisectBatchOnFunctionError", "MaximumRetryAttempts", "ParallelizationFactor",
+               "TumblingWindowInSeconds", "DestinationConfig")
+STREAM_DEFAULTS = {"MaximumRecordAgeInSeconds": -1, "BisectBatchOnFunctionError": False,
+                   "MaximumRetryAttempts": -1, "ParallelizationFactor": 1, "TumblingWindowInSeconds": 0,
+                   "DestinationConfig": {"OnFailure": {}}}
 
 
 class MappingOps:
@@ -55,6 +60,17 @@ class MappingOps:
             if size > 10 and not window:
                 raise invalid("Maximum batch window in seconds must be greater than 0 if maximum batch size "
                               "is greater than 10")
+        elif kind in streams.STREAM_KINDS:
+            age = doc.get("MaximumRecordAgeInSeconds", -1)
+            if age != -1 and not 60 <= age <= 604800:
+                raise invalid("MaximumRecordAgeInSeconds must be -1 (infinite) or between 60 and 604800 seconds.")
+
+    def _check_stream_members(self, kind: str, request: dict) -> None:
+        if kind in streams.STREAM_KINDS:
+            return
+        for member in STREAM_ONLY:
+            if member in request and not (member == "DestinationConfig" and kind == "kafka"):
+                raise invalid(f"Unsupported {member} parameter for given event source mapping type.")
 
     def create_event_source_mapping(self, ctx, request: dict) -> dict:
         source = request.get("EventSourceArn")
@@ -63,8 +79,18 @@ class MappingOps:
         kind = _source_kind(source)
         if kind not in ("sqs", "kinesis", "dynamodb", "kafka"):
             raise invalid("Unrecognized event source, must be kinesis, dynamodb stream or sqs.")
+        self._check_stream_members(kind, request)
+        if kind in streams.STREAM_KINDS:
+            start = request.get("StartingPosition")
+            if not start:
+                raise invalid("1 validation error detected: Value null at 'startingPosition' failed to satisfy "
+                              "constraint: Member must not be null.")
+            if start == "AT_TIMESTAMP" and kind != "kinesis":
+                raise invalid("Unsupported starting position AT_TIMESTAMP for DynamoDB Streams event sources.")
+            if start == "AT_TIMESTAMP" and not request.get("StartingPositionTimestamp"):
+                raise invalid("StartingPositionTimestamp must be provided with starting position AT_TIMESTAMP.")
         name, qualifier = names.parse_function(ctx, request["FunctionName"])
-        records.resolve(ctx.db, ctx, name, qualifier)
+        config, _, _ = records.resolve(ctx.db, ctx, name, qualifier)
         fn_arn = names.function_arn(ctx.account, ctx.region, name, qualifier)
         for row in ctx.db.execute("SELECT uuid, doc FROM lambda_esm WHERE account=? AND region=? AND name=?",
                                   (ctx.account, ctx.region, name)).fetchall():
@@ -83,9 +109,13 @@ class MappingOps:
                "FunctionResponseTypes": request.get("FunctionResponseTypes") or [],
                "EventSourceMappingArn": f"arn:aws:lambda:{ctx.region}:{ctx.account}:event-source-mapping:{uuid}",
                "_enabled": enabled, "_endpoint": ctx.endpoint}
-        if kind != "sqs":
-            doc["StartingPosition"] = request.get("StartingPosition", "LATEST")
-            doc["StateTransitionReason"] = f"Haneul does not poll {kind} event sources yet"
+        reason = streams.unpollable_reason(kind)
+        if kind in streams.STREAM_KINDS:
+            doc.update(STREAM_DEFAULTS, StartingPosition=request["StartingPosition"], _role=config.get("Role", ""))
+            if request.get("StartingPositionTimestamp") is not None:
+                doc["StartingPositionTimestamp"] = _epoch(request["StartingPositionTimestamp"])
+        if reason:
+            doc["StateTransitionReason"] = reason
         for member in ("FilterCriteria", "ScalingConfig", "DestinationConfig", "MaximumRetryAttempts",
                        "MaximumRecordAgeInSeconds", "BisectBatchOnFunctionError", "ParallelizationFactor",
                        "TumblingWindowInSeconds", "MetricsConfig"):
@@ -93,11 +123,14 @@ class MappingOps:
                 doc[member] = request[member]
         self._check_batching(kind, doc)
         now = ctx.now()
-        stored = dict(doc, State="Enabled" if enabled else "Disabled")
+        # a polled stream mapping is Creating until its poller has taken its starting position
+        state = "Disabled" if not enabled else "Creating" if kind in streams.STREAM_KINDS and not reason \
+            else "Enabled"
+        stored = dict(doc, State=state)
         ctx.db.execute("INSERT INTO lambda_esm(uuid, account, region, name, doc, modified) VALUES(?,?,?,?,?,?)",
                        (uuid, ctx.account, ctx.region, name, json.dumps(stored), now))
-        if enabled and kind == "sqs":
-            start_poller(ctx.app, ctx.store, uuid)
+        if enabled:
+            start_poller(ctx.app, ctx.store, uuid, kind)
         return self._esm_answer(doc, now)
 
     def get_event_source_mapping(self, ctx, request: dict) -> dict:
@@ -112,11 +145,14 @@ class MappingOps:
             name, qualifier = names.parse_function(ctx, request["FunctionName"])
             records.resolve(ctx.db, ctx, name, qualifier)
             doc["FunctionArn"] = names.function_arn(ctx.account, ctx.region, name, qualifier)
+        kind = _source_kind(doc["EventSourceArn"])
+        self._check_stream_members(kind, request)
         for member in ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "FilterCriteria",
-                       "ScalingConfig", "DestinationConfig", "MaximumRetryAttempts"):
+                       "ScalingConfig", "DestinationConfig", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds",
+                       "BisectBatchOnFunctionError", "ParallelizationFactor", "TumblingWindowInSeconds"):
             if member in request:
                 doc[member] = request[member]
-        self._check_batching(_source_kind(doc["EventSourceArn"]), doc)
+        self._check_batching(kind, doc)
         answer_state = None
         if "Enabled" in request:
             doc["_enabled"] = request["Enabled"]
@@ -126,8 +162,8 @@ class MappingOps:
         ctx.db.execute("UPDATE lambda_esm SET doc=?, name=?, modified=? WHERE uuid=?",
                        (json.dumps(doc), name, now, row["uuid"]))
         stop_poller(ctx.app, ctx.store, row["uuid"])
-        if doc["_enabled"] and _source_kind(doc["EventSourceArn"]) == "sqs":
-            start_poller(ctx.app, ctx.store, row["uuid"])
+        if doc["_enabled"]:
+            start_poller(ctx.app, ctx.store, row["uuid"], kind)
         out = self._esm_answer(doc, now)
         out["State"] = answer_state or "Updating"
         return out
@@ -135,7 +171,7 @@ class MappingOps:
     def delete_event_source_mapping(self, ctx, request: dict) -> dict:
         row = self._esm_row(ctx, request["UUID"])
         ctx.db.execute("DELETE FROM lambda_esm WHERE uuid=?", (row["uuid"],))
-        stop_poller(ctx.app, ctx.store, row["uuid"])
+        stop_poller(ctx.app, ctx.store, row["uuid"], forget=True)
         out = self._esm_answer(json.loads(row["doc"]), row["modified"])
         out["State"] = "Deleting"
         return out
@@ -162,7 +198,11 @@ class MappingOps:
         return out
 
 
-# -- SQS pollers ----------------------------------------------------------------------------
+def _epoch(value) -> float:
+    return value.timestamp() if hasattr(value, "timestamp") else float(value)
+
+
+# -- pollers ----------------------------------------------------------------------------------
 def _pollers(app, store) -> dict:
     engine = engine_for(app, store)
     if not hasattr(engine, "pollers"):
@@ -170,7 +210,18 @@ def _pollers(app, store) -> dict:
     return engine.pollers
 
 
-def start_poller(app, store, uuid: str) -> None:
+def _stream_positions(app, store, uuid: str) -> dict:
+    """shard -> iterator after the last finished batch; kept while the server runs, so an
+    update that restarts the poller goes on where it was."""
+    engine = engine_for(app, store)
+    if not hasattr(engine, "stream_positions"):
+        engine.stream_positions = {}
+    return engine.stream_positions.setdefault(uuid, {})
+
+
+def start_poller(app, store, uuid: str, kind: str = "sqs") -> None:
+    if kind != "sqs" and (kind not in streams.STREAM_KINDS or streams.unpollable_reason(kind)):
+        return
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -178,10 +229,12 @@ def start_poller(app, store, uuid: str) -> None:
     pollers = _pollers(app, store)
     task = pollers.get(uuid)
     if task is None or task.done():
-        pollers[uuid] = engine_for(app, store).spawn_task(_poll(app, store, uuid))
+        coro = _poll(app, store, uuid) if kind == "sqs" else \
+            streams.run(app, store, uuid, _stream_positions(app, store, uuid))
+        pollers[uuid] = engine_for(app, store).spawn_task(coro)
 
 
-def stop_poller(app, store, uuid: str) -> None:
+def stop_poller(app, store, uuid: str, forget: bool = False) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -189,6 +242,8 @@ def stop_poller(app, store, uuid: str) -> None:
     task = _pollers(app, store).pop(uuid, None)
     if task is not None:
         task.cancel()
+    if forget:
+        getattr(engine_for(app, store), "stream_positions", {}).pop(uuid, None)
 
 
 def _message_attributes(attrs: dict) -> dict:
@@ -326,10 +381,10 @@ def _batch_failures(payload: bytes) -> set | None:
 
 
 async def resume(app) -> None:
-    """After a restart: start the pollers of enabled SQS mappings."""
+    """After a restart: start the pollers of enabled mappings."""
     with app.store.transaction() as db:
         rows = db.execute("SELECT uuid, doc FROM lambda_esm").fetchall()
     for row in rows:
         doc = json.loads(row["doc"])
-        if doc.get("_enabled") and _source_kind(doc["EventSourceArn"]) == "sqs":
-            start_poller(app, app.store, row["uuid"])
+        if doc.get("_enabled"):
+            start_poller(app, app.store, row["uuid"], _source_kind(doc["EventSourceArn"]))

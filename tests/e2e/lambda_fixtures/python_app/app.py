@@ -82,3 +82,24 @@ def batch(event, context):
 def flaky(event, context):
     """Fails every time: async retries and destinations."""
     raise RuntimeError("always fails " + str(event.get("n")))
+
+
+def stream(event, context):
+    """DynamoDB Streams consumer: forwards each record's key and event name to OUTPUT_QUEUE.
+    A batch holding an item whose `kind` is "poison" raises before sending anything; with
+    REPORT set, records are sent in order up to the poison one, which is reported."""
+    import boto3
+    sqs = boto3.client("sqs")
+
+    def poisoned(record):
+        return (record["dynamodb"].get("NewImage") or {}).get("kind", {}).get("S") == "poison"
+
+    if not os.environ.get("REPORT") and any(poisoned(r) for r in event["Records"]):
+        raise ValueError("poison in batch of %d" % len(event["Records"]))
+    for record in event["Records"]:
+        if poisoned(record):
+            return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+        sqs.send_message(QueueUrl=os.environ["OUTPUT_QUEUE"], MessageBody=json.dumps({
+            "key": record["dynamodb"]["Keys"]["pk"]["S"], "event": record["eventName"],
+            "size": len(event["Records"]), "source": record["eventSource"], "arn": record["eventSourceARN"]}))
+    return {"batchItemFailures": []}
