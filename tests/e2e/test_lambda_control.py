@@ -169,3 +169,24 @@ def test_function_url_iam_auth_and_errors(lam, haneul_server):
     lam.update_function_url_config(FunctionName="web-iam", AuthType="NONE")
     status, _, body = url_request(haneul_server, url, "GET", "/")
     assert status == 502 and json.loads(body) == {"Message": "Internal Server Error"}
+
+
+def test_code_from_s3(aws_client, aws_account):
+    s3, lam = aws_client("s3"), aws_client("lambda")
+    s3.create_bucket(Bucket=f"code-{aws_account}")
+    bucket = f"code-{aws_account}"
+    s3.put_object(Bucket=bucket, Key="v1.zip", Body=zip_files({"app.py": "def handler(e, c):\n    return 'v1'\n"}))
+    s3.put_object(Bucket=bucket, Key="v2.zip", Body=zip_files({"app.py": "def handler(e, c):\n    return 'v2'\n"}))
+    role = ROLE.format(account=aws_account)
+    created = lam.create_function(FunctionName="from-s3", Runtime="python3.12", Role=role, Handler="app.handler",
+                                  Code={"S3Bucket": bucket, "S3Key": "v1.zip"})
+    assert created["CodeSize"] == s3.head_object(Bucket=bucket, Key="v1.zip")["ContentLength"]
+    assert json.loads(lam.invoke(FunctionName="from-s3")["Payload"].read()) == "v1"
+    lam.update_function_code(FunctionName="from-s3", S3Bucket=bucket, S3Key="v2.zip")
+    assert json.loads(lam.invoke(FunctionName="from-s3")["Payload"].read()) == "v2"
+    code, message = error(lam.create_function, FunctionName="no-code", Runtime="python3.12", Role=role,
+                          Handler="app.handler", Code={"S3Bucket": bucket, "S3Key": "missing.zip"})
+    assert code == "InvalidParameterValueException" and "NoSuchKey" in message
+    code, message = error(lam.create_function, FunctionName="no-bucket", Runtime="python3.12", Role=role,
+                          Handler="app.handler", Code={"S3Bucket": f"nope-{aws_account}", "S3Key": "v1.zip"})
+    assert code == "InvalidParameterValueException" and "NoSuchBucket" in message
