@@ -78,6 +78,7 @@ class MultipartOperations:
         out = {"Bucket": bucket["name"], "Key": request["Key"], "UploadId": upload_id,
                "ServerSideEncryption": object_headers(request, enc).get("ServerSideEncryption"),
                "ChecksumAlgorithm": algo, "ChecksumType": ctype if algo else None}
+        out.update(_abort_fields(db, bucket["name"], request["Key"], ctx.now()))
         return {k: v for k, v in out.items() if v is not None}
 
     @bodies.drains
@@ -195,6 +196,7 @@ class MultipartOperations:
                "ChecksumType": settings.get("ChecksumType")}
         if truncated and rows:
             out["NextPartNumberMarker"] = rows[-1]["part_number"]
+        out.update(_abort_fields(db, bucket["name"], up["key"], up["initiated"]))
         return {k: v for k, v in out.items() if v is not None}
 
     def list_multipart_uploads(self, ctx, request):
@@ -350,13 +352,26 @@ class MultipartOperations:
         storage_after(ctx)
         self.notify(ctx, bucket["name"], key, "ObjectCreated:CompleteMultipartUpload", size=fields["size"],
                     etag=etag, version_id=version_id)
+        from haneul.services.s3.objects import expiration_of
         out = {"Location": f"{ctx.endpoint}/{bucket['name']}/{key}", "Bucket": bucket["name"], "Key": key,
                "ETag": etag, "VersionId": version_id,
+               "Expiration": expiration_of(db, bucket["name"], key, fields["size"], json.loads(fields["tags"]),
+                                           ctx.now()),
                "ServerSideEncryption": json.loads(fields["headers"]).get("ServerSideEncryption"),
                "ChecksumType": ctype}
         if checksum:
             out[f"Checksum{algo}"] = checksum
         return {k: v for k, v in out.items() if v is not None}
+
+
+def _abort_fields(db, bucket: str, key: str, initiated: float) -> dict:
+    """AbortDate/AbortRuleId when a lifecycle rule will abort this upload."""
+    config = storage.config(db, bucket, "lifecycle")
+    if not config:
+        return {}
+    from haneul.services.s3.lifecycle import abort_rule
+    found = abort_rule(config, key, initiated)
+    return {"AbortDate": from_epoch(found[0]), "AbortRuleId": found[1]} if found else {}
 
 
 def _b64(data: bytes) -> str:

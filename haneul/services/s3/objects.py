@@ -219,13 +219,14 @@ class ObjectOperations:
                 conditions.check_write(request, storage.current(db, bucket_name, key))
                 fields = self._body_fields(ctx, db, bucket, request, received, meta, tags, encryption)
                 version_id = write_version(db, bucket, key, fields, ctx.now())
+                expiration = expiration_of(db, bucket_name, key, received.size, tags, ctx.now())
         except BaseException:
             ctx.store.blobs.delete(received.blob)
             raise
         storage.collect_garbage(ctx.store)
         self.notify(ctx, bucket_name, key, event, size=received.size, etag=received.etag,
                     version_id=version_id)
-        out = {"ETag": received.etag, "VersionId": version_id,
+        out = {"ETag": received.etag, "VersionId": version_id, "Expiration": expiration,
                "ServerSideEncryption": fields_headers(fields).get("ServerSideEncryption"),
                f"Checksum{received.algorithm}": received.checksum, "ChecksumType": "FULL_OBJECT"}
         return {k: v for k, v in out.items() if v is not None}
@@ -260,6 +261,9 @@ class ObjectOperations:
             raise AwsError("InvalidObjectState", "The operation is not valid for the object's storage class",
                            status=403, StorageClass=row["storage_class"])
         out = describe(row, bucket, request, head)
+        expiration = expiration_of(db, bucket["name"], key, row["size"], None, row["modified"], row)
+        if expiration:
+            out["Expiration"] = expiration
         start, end, partial = _span(row, request)
         out["ContentLength"] = end - start
         if partial:
@@ -350,6 +354,17 @@ class ObjectOperations:
         storage_after(ctx)
         return {"Deleted": deleted or None, "Errors": [{k: v for k, v in e.items() if v is not None}
                                                        for e in errors] or None}
+
+
+def expiration_of(db, bucket: str, key: str, size: int, tags: dict | None, modified: float, row=None) -> str | None:
+    """x-amz-expiration for the current version of `key`, when a lifecycle rule expires it."""
+    config = storage.config(db, bucket, "lifecycle")
+    if not config:
+        return None
+    from haneul.services.s3.lifecycle import expiration_header
+    if tags is None:
+        tags = json.loads(row["tags"]) if row is not None else {}
+    return expiration_header(config, key, size, tags, modified)
 
 
 def fields_headers(fields: dict) -> dict:
