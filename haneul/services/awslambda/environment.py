@@ -10,6 +10,7 @@ ends the init phase.  Timeouts and crashes kill the whole process group.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -33,6 +34,9 @@ class Invocation:
     client_context: str | None = None
     trace_id: str = ""
     future: asyncio.Future | None = None
+    # InvokeWithResponseStream: ("start", content type), then bytes chunks as a streaming
+    # runtime sends them, then None.  A buffered response puts nothing here.
+    stream: asyncio.Queue | None = None
 
 
 @dataclass
@@ -120,12 +124,43 @@ class Environment:
                 return 202, {}, b'{"status":"OK"}'
         return 404, {}, b'{"errorMessage":"unknown runtime API path"}'
 
+    async def handle_stream(self, method: str, target: str, headers: dict, chunks):
+        """A streamed /response (Lambda-Runtime-Function-Response-Mode: streaming): chunks go
+        to the caller as they arrive; an error reported in the trailers ends it as an error."""
+        path = target.split("?", 1)[0][len(PREFIX):]
+        _, _, rest = path.partition("/invocation/")
+        request_id, _, kind = rest.partition("/")
+        inv = self.current
+        if method != "POST" or kind != "response" or inv is None or inv.request_id != request_id \
+                or inv.future.done():
+            return 400, {}, json.dumps({"errorMessage": f"Invalid request ID: {request_id}",
+                                        "errorType": "InvalidRequestID"}).encode()
+        if inv.stream is not None:
+            inv.stream.put_nowait(("start", headers.get("content-type") or "application/octet-stream"))
+        parts = []
+        async for chunk in chunks:
+            parts.append(chunk)
+            if inv.stream is not None:
+                inv.stream.put_nowait(chunk)
+        if inv.stream is not None:
+            inv.stream.put_nowait(None)
+        error_type = chunks.trailers.get("lambda-runtime-function-error-type")
+        if error_type:
+            try:
+                body = base64.b64decode(chunks.trailers.get("lambda-runtime-function-error-body", ""))
+            except ValueError:
+                body = b""
+            inv.future.set_result((error_type, body or json.dumps({"errorType": error_type}).encode()))
+        elif not inv.future.done():
+            inv.future.set_result((None, b"".join(parts)))
+        return 202, {}, b'{"status":"OK"}'
+
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self, init_timeout: float = 10.0) -> Outcome | None:
         """Start the process and wait for its init phase.  None when ready, else the
         Outcome (init error, crash or timeout) the triggering invocation answers."""
         os.makedirs(os.path.join(self.folder, "tmp"), exist_ok=True)
-        self.server = LoopbackServer(self.handle)
+        self.server = LoopbackServer(self.handle, self.handle_stream)
         port = await self.server.start()
         self.env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{port}"
         started = time.perf_counter()

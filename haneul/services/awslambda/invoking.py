@@ -65,8 +65,8 @@ def system_context(app, store, account: str, region: str, endpoint: str) -> Requ
 
 
 async def run_function(ctx, name: str, qualifier: str | None, payload: bytes,
-                       client_context: str | None = None, request_id: str | None = None
-                       ) -> tuple[Outcome, dict, str]:
+                       client_context: str | None = None, request_id: str | None = None,
+                       stream: asyncio.Queue | None = None) -> tuple[Outcome, dict, str]:
     """Invoke a function version synchronously: (outcome, config, request id)."""
     with ctx.store.transaction() as db:
         config, code, _ = records.resolve(db, ctx, name, qualifier, pick=True)
@@ -78,7 +78,7 @@ async def run_function(ctx, name: str, qualifier: str | None, payload: bytes,
     request_id = request_id or str(uuid.uuid4())
     invoked = names.function_arn(ctx.account, ctx.region, name, qualifier)
     inv = Invocation(request_id, payload or b"{}", invoked, 0.0, client_context,
-                     trace_id=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0")
+                     trace_id=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0", stream=stream)
     engine = engine_for(ctx.app, ctx.store)
     outcome = await engine.invoke(spec, inv, reserved, total)
     with ctx.store.transaction() as db:
@@ -126,6 +126,70 @@ class InvokeOps:
             out["LogResult"] = base64.b64encode(outcome.log.encode()[-4096:]).decode()
         return out
 
+    async def invoke_with_response_stream(self, ctx, request: dict) -> dict:
+        """The answer streams as PayloadChunk events while the function writes (Node.js
+        handlers wrapped in awslambda.streamifyResponse, custom runtimes posting with
+        Lambda-Runtime-Function-Response-Mode: streaming); a buffered response (Python,
+        plain Node.js handlers) is one PayloadChunk.  InvokeComplete ends the stream and
+        carries a function error as ErrorCode/ErrorDetails, as AWS does."""
+        name, qualifier = names.parse_function(ctx, request["FunctionName"], request.get("Qualifier"))
+        kind = request.get("InvocationType") or "RequestResponse"
+        payload = request.get("Payload") or b""
+        if isinstance(payload, str):
+            payload = payload.encode()
+        if len(payload) > MAX_SYNC_PAYLOAD:
+            raise AwsError("RequestTooLargeException", f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes "
+                           "for the InvokeWithResponseStream operation", Type="User")
+        if payload:
+            check_json(payload)
+        with ctx.store.transaction() as db:
+            config, _, _ = records.resolve(db, ctx, name, qualifier)
+        if kind == "DryRun":
+            return {"StatusCode": 204, "ExecutedVersion": config["Version"]}
+        client_context = request.get("ClientContext")
+        if client_context:
+            try:
+                client_context = base64.b64decode(client_context).decode()
+            except ValueError:
+                raise AwsError("InvalidRequestContentException", "Client context must be a valid Base64-encoded "
+                               "JSON object.", Type="User") from None
+        chunks: asyncio.Queue = asyncio.Queue()
+        task = asyncio.ensure_future(run_function(ctx, name, qualifier, payload, client_context, ctx.request_id,
+                                                  stream=chunks))
+        first = asyncio.ensure_future(chunks.get())
+        await asyncio.wait({task, first}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done() and not first.done():
+            first.cancel()
+            task.result()                    # raises throttles, missing functions... as plain errors
+        tail = request.get("LogType") == "Tail"
+
+        async def events():
+            streamed = first.done() and not first.cancelled()
+            try:
+                if streamed:
+                    while True:
+                        chunk = await _next_chunk(chunks, task)
+                        if chunk is None:
+                            break
+                        if chunk:
+                            yield {"PayloadChunk": {"Payload": chunk}}
+                outcome, _, _ = await task
+                if not streamed and outcome.error_type is None and outcome.payload:
+                    yield {"PayloadChunk": {"Payload": outcome.payload}}
+                complete = {}
+                if outcome.error_type is not None:
+                    complete = {"ErrorCode": outcome.error_type,
+                                "ErrorDetails": outcome.payload.decode("utf-8", "replace")}
+                if tail:
+                    complete["LogResult"] = base64.b64encode(outcome.log.encode()[-4096:]).decode()
+                yield {"InvokeComplete": complete}
+            finally:
+                if not task.done():          # the client went away: the invocation still ends
+                    task.add_done_callback(lambda t: t.exception())
+
+        return {"StatusCode": 200, "ExecutedVersion": config["Version"],
+                "ResponseStreamContentType": "application/vnd.amazon.eventstream", "EventStream": events()}
+
     async def invoke_async(self, ctx, request: dict) -> dict:
         name, qualifier = names.parse_function(ctx, request["FunctionName"])
         body = request.get("InvokeArgs") or b""
@@ -140,6 +204,23 @@ class InvokeOps:
             enqueue(db, ctx, name, qualifier, bytes(body) or b"{}")
         wake_queue(ctx.app, ctx.store)
         return {"Status": 202}
+
+
+async def _next_chunk(chunks: asyncio.Queue, task: asyncio.Task):
+    """The next streamed chunk: bytes, or None at the end (also when the invocation ended
+    without closing its stream: a timeout or a crash)."""
+    while True:
+        if not chunks.empty():
+            item = chunks.get_nowait()
+            return b"" if isinstance(item, tuple) else item
+        if task.done():
+            return None
+        getter = asyncio.ensure_future(chunks.get())
+        await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            item = getter.result()
+            return b"" if isinstance(item, tuple) else item
+        getter.cancel()
 
 
 # -- the event queue ------------------------------------------------------------------------

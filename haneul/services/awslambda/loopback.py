@@ -15,14 +15,18 @@ from typing import Awaitable, Callable
 log = logging.getLogger("haneul.lambda")
 
 Handler = Callable[[str, str, dict, bytes], Awaitable[tuple[int, dict, bytes]]]
+STREAMING = "lambda-runtime-function-response-mode"
 MAX_BODY = 16 * 1024 * 1024
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             413: "Payload Too Large", 500: "Internal Server Error"}
 
 
 class LoopbackServer:
-    def __init__(self, handler: Handler):
+    def __init__(self, handler: Handler, stream_handler=None):
         self.handler = handler
+        # a chunked POST with `Lambda-Runtime-Function-Response-Mode: streaming` goes to
+        # stream_handler(method, target, headers, ChunkedBody) as its chunks arrive
+        self.stream_handler = stream_handler
         self.server: asyncio.base_events.Server | None = None
         self.port = 0
         self.connections: set[asyncio.Task] = set()
@@ -58,7 +62,24 @@ class LoopbackServer:
                     if ":" in line:
                         k, _, v = line.partition(":")
                         headers[k.strip().lower()] = v.strip()
-                if headers.get("transfer-encoding", "").lower() == "chunked":
+                chunked = headers.get("transfer-encoding", "").lower() == "chunked"
+                if chunked and self.stream_handler is not None and headers.get(STREAMING) == "streaming":
+                    chunks = ChunkedBody(reader)
+                    try:
+                        status, out_headers, out = await self.stream_handler(method, target, headers, chunks)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("loopback stream handler failed")
+                        status, out_headers, out = 500, {}, b'{"errorMessage":"internal error"}'
+                    async for _ in chunks:      # whatever the handler left unread
+                        pass
+                    keep = headers.get("connection", "").lower() != "close"
+                    await _write(writer, status, out_headers, out, keep)
+                    if not keep:
+                        return
+                    continue
+                if chunked:
                     body = await _read_chunked(reader)
                 else:
                     length = int(headers.get("content-length") or 0)
@@ -86,6 +107,41 @@ class LoopbackServer:
         finally:
             self.connections.discard(task)
             writer.close()
+
+
+class ChunkedBody:
+    """A chunked request body read as it arrives; `trailers` is filled at its end."""
+
+    def __init__(self, reader: asyncio.StreamReader):
+        self.reader = reader
+        self.trailers: dict[str, str] = {}
+        self.done = False
+        self.total = 0
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> bytes:
+        while not self.done:
+            size_line = await self.reader.readuntil(b"\r\n")
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while True:
+                    line = await self.reader.readuntil(b"\r\n")
+                    if line == b"\r\n":
+                        break
+                    k, _, v = line.decode("latin-1").partition(":")
+                    self.trailers[k.strip().lower()] = v.strip()
+                self.done = True
+                break
+            self.total += size
+            if self.total > MAX_BODY:
+                raise ConnectionError("chunked body too large")
+            data = await self.reader.readexactly(size)
+            await self.reader.readexactly(2)
+            if data:
+                return data
+        raise StopAsyncIteration
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

@@ -13,6 +13,66 @@ const TASK_ROOT = process.env.LAMBDA_TASK_ROOT || process.cwd();
 const HANDLER = process.env._HANDLER || "";
 const PREFIX = "/2018-06-01/runtime";
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const { Writable } = require("stream");
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+const HTTP_PRELUDE_TYPE = "application/vnd.awslambda.http-integration-response";
+
+// The globals AWS's Node.js runtime offers for response streaming.
+globalThis.awslambda = {
+  streamifyResponse(fn) { fn[STREAMING] = "response"; return fn; },
+  HttpResponseStream: {
+    from(stream, prelude) {
+      stream.setContentType(HTTP_PRELUDE_TYPE);
+      stream.write(JSON.stringify(prelude || {}));
+      stream.write(Buffer.alloc(8));
+      return stream;
+    },
+  },
+};
+
+// A Writable posting to /response in chunks as they are written; an error goes in the trailers.
+function responseStream(id) {
+  let req = null;
+  let contentType = "application/octet-stream";
+  let settle;
+  const finished = new Promise((resolve, reject) => { settle = { resolve, reject }; });
+  const open = () => {
+    if (req) return req;
+    req = http.request({ host: HOST, port: PORT, method: "POST", path: `${PREFIX}/invocation/${id}/response`, agent,
+      headers: { "Lambda-Runtime-Function-Response-Mode": "streaming", "Transfer-Encoding": "chunked",
+        "Content-Type": contentType, Trailer: "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body" } },
+    (res) => { res.resume(); res.on("end", settle.resolve); });
+    req.on("error", settle.reject);
+    return req;
+  };
+  const stream = new Writable({
+    write(chunk, _encoding, callback) { open().write(chunk, callback); },
+    final(callback) { open().end(); callback(); },
+  });
+  stream.setContentType = (type) => { contentType = type; };
+  stream.fail = (doc) => {
+    const r = open();
+    r.addTrailers({ "Lambda-Runtime-Function-Error-Type": doc.errorType,
+      "Lambda-Runtime-Function-Error-Body": Buffer.from(JSON.stringify(doc)).toString("base64") });
+    r.end();
+  };
+  stream.finished = finished;
+  return stream;
+}
+
+async function runStreaming(fn, event, context, id) {
+  const stream = responseStream(id);
+  try {
+    await fn(event, stream, context);
+    if (!stream.writableEnded) stream.end();
+  } catch (e) {
+    const doc = errorDoc(e);
+    process.stdout.write(`${new Date().toISOString()}\t${id}\tERROR\tInvoke Error \t${JSON.stringify(doc)}\n`);
+    if (stream.writableEnded) return stream.finished;
+    stream.fail(doc);
+  }
+  return stream.finished;
+}
 
 function request(method, p, body, headers) {
   return new Promise((resolve, reject) => {
@@ -151,6 +211,11 @@ async function main() {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
     let event;
+    if (fn[STREAMING] === "response") {
+      event = next.body.length ? JSON.parse(next.body.toString("utf8")) : null;
+      await runStreaming(fn, event, context, id);
+      continue;
+    }
     try {
       event = next.body.length ? JSON.parse(next.body.toString("utf8")) : null;
       const result = await invokeHandler(fn, event, context);

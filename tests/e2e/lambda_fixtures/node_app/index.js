@@ -35,3 +35,20 @@ exports.sleep = async (event) => {
   await new Promise((r) => setTimeout(r, event.ms));
   return { slept: event.ms };
 };
+
+// Response streaming: three chunks written over time, then the end.
+exports.stream = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.setContentType("text/plain");
+  for (let i = 0; i < (event.chunks || 3); i++) {
+    responseStream.write(`chunk ${i} at ${Date.now()}\n`);
+    await new Promise((resolve) => setTimeout(resolve, event.gap || 100));
+  }
+  responseStream.end();
+});
+
+// Response streaming that fails after its first chunk.
+exports.streamFail = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.write("partial\n");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  throw new Error("stream broke");
+});
