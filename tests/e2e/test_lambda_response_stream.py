@@ -94,3 +94,13 @@ def test_errors_before_the_stream_are_plain_errors(lam):
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
     resp = lam.invoke_with_response_stream(FunctionName="py-plain", InvocationType="DryRun")
     assert resp["StatusCode"] == 204
+
+
+@pytest.mark.skipif(codec_listed(), reason="the codec is in the protocol table")
+def test_without_the_codec_the_answer_says_what_is_missing(haneul_server):
+    from botocore.exceptions import ClientError
+    plain = client(haneul_server, "lambda", ACCOUNT)
+    with pytest.raises(ClientError) as e:
+        plain.invoke_with_response_stream(FunctionName="anything")
+    assert e.value.response["Error"]["Code"] == "NotImplementedException"
+    assert "SERVICE_CODECS" in e.value.response["Error"]["Message"]

@@ -132,6 +132,10 @@ class InvokeOps:
         Lambda-Runtime-Function-Response-Mode: streaming); a buffered response (Python,
         plain Node.js handlers) is one PayloadChunk.  InvokeComplete ends the stream and
         carries a function error as ErrorCode/ErrorDetails, as AWS does."""
+        from haneul.protocol import SERVICE_CODECS
+        if ("lambda", "rest-json") not in SERVICE_CODECS:      # the plain codec cannot frame events
+            raise AwsError("NotImplementedException", "InvokeWithResponseStream needs Lambda's event stream codec "
+                           "in haneul.protocol.SERVICE_CODECS (haneul.services.awslambda.wire:LambdaRestJson)", 501)
         name, qualifier = names.parse_function(ctx, request["FunctionName"], request.get("Qualifier"))
         kind = request.get("InvocationType") or "RequestResponse"
         payload = request.get("Payload") or b""
