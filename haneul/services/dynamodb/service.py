@@ -4,6 +4,7 @@ transactions, streams, TTL and PartiQL.  Operations not defined here answer not-
 from __future__ import annotations
 
 from haneul.services.base import Service
+from haneul.services.dynamodb.backups import BackupOps
 from haneul.services.dynamodb.items import ItemOps
 from haneul.services.dynamodb.partiql import PartiqlOps
 from haneul.services.dynamodb.queries import QueryOps
@@ -12,6 +13,6 @@ from haneul.services.dynamodb.tables import TableOps
 from haneul.services.dynamodb.transactions import TransactOps
 
 
-class DynamoDB(TableOps, ItemOps, QueryOps, TransactOps, PartiqlOps, Service):
+class DynamoDB(TableOps, ItemOps, QueryOps, TransactOps, PartiqlOps, BackupOps, Service):
     SCHEMA = SCHEMA
     NAMESPACE = "dynamodb"

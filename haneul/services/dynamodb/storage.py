@@ -6,6 +6,8 @@
     ddb_index_item   (tid, index, hk, rk, table hk, table rk) for every secondary index entry
     ddb_stream       stream descriptions; ddb_stream_record the change records, in order
     ddb_token        TransactWriteItems client request tokens (10 minutes)
+    ddb_backup       on-demand backups (table description); ddb_backup_item their copied items
+    ddb_record       exports and imports (JSON descriptions), by kind and ARN
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ SCHEMA = [
         record BLOB NOT NULL, PRIMARY KEY (arn, seq)) WITHOUT ROWID;
     CREATE TABLE ddb_token (account TEXT NOT NULL, region TEXT NOT NULL, token TEXT NOT NULL,
         digest TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (account, region, token))""",
+    """CREATE TABLE ddb_backup (arn TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
+        table_name TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, created REAL NOT NULL,
+        meta TEXT NOT NULL, size_bytes INTEGER NOT NULL, item_count INTEGER NOT NULL);
+    CREATE INDEX ddb_backup_owner ON ddb_backup(account, region, created);
+    CREATE TABLE ddb_backup_item (arn TEXT NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL, item BLOB NOT NULL,
+        PRIMARY KEY (arn, hk, rk)) WITHOUT ROWID;
+    CREATE TABLE ddb_record (account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, arn TEXT NOT NULL,
+        created REAL NOT NULL, body TEXT NOT NULL, PRIMARY KEY (account, region, kind, arn))""",
 ]
 
 TTL_LIMIT = 5 * 365 * 86400     # expiry times more than five years in the past are ignored
