@@ -140,7 +140,7 @@ class ListingOperations:
     def list_objects(self, ctx, request):
         db = ctx.db
         bucket = get_bucket(db, request["Bucket"])
-        access.check(ctx, db, bucket, "s3:ListBucket")
+        access.check(ctx, db, bucket, "s3:ListBucket", request=request)
         enc = _encoder(request)
         prefix, delim = request.get("Prefix") or "", request.get("Delimiter") or ""
         limit = _max_keys(request)
@@ -159,7 +159,7 @@ class ListingOperations:
     def list_objects_v2(self, ctx, request):
         db = ctx.db
         bucket = get_bucket(db, request["Bucket"])
-        access.check(ctx, db, bucket, "s3:ListBucket")
+        access.check(ctx, db, bucket, "s3:ListBucket", request=request)
         enc = _encoder(request)
         prefix, delim = request.get("Prefix") or "", request.get("Delimiter") or ""
         limit = _max_keys(request)
@@ -189,7 +189,7 @@ class ListingOperations:
     def list_object_versions(self, ctx, request):
         db = ctx.db
         bucket = get_bucket(db, request["Bucket"])
-        access.check(ctx, db, bucket, "s3:ListBucketVersions")
+        access.check(ctx, db, bucket, "s3:ListBucketVersions", request=request)
         enc = _encoder(request)
         prefix, delim = request.get("Prefix") or "", request.get("Delimiter") or ""
         limit = _max_keys(request)

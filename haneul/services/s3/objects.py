@@ -254,7 +254,8 @@ class ObjectOperations:
         db = ctx.db
         bucket = get_bucket(db, request["Bucket"])
         key = request["Key"]
-        access.check(ctx, db, bucket, "s3:GetObject", key)
+        access.check(ctx, db, bucket, "s3:GetObjectVersion" if request.get("VersionId") else "s3:GetObject", key,
+                     request=request)
         row = find_version(db, bucket, key, request.get("VersionId"), for_read=True)
         conditions.check_read(request, row)
         if row["storage_class"] in ARCHIVED and not head:
