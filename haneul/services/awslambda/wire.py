@@ -64,6 +64,15 @@ def encode_exception(name: str, message: str) -> bytes:
 
 
 class LambdaRestJson(RestJson):
+    def serialize(self, op, output, ctx):
+        resp = super().serialize(op, output, ctx)
+        if resp.status in (204, 304) and isinstance(resp.body, (bytes, bytearray)):
+            # DeleteFunction answers 204: a body there would be read as the start of the
+            # connection's next response
+            resp.body = b""
+            resp.headers = [(k, v) for k, v in resp.headers if k.lower() != "content-type"]
+        return resp
+
     def bind_out(self, shape, output, headers, status):
         payload = shape.ser.get("payload")
         member = shape.members.get(payload) if payload else None

@@ -46,3 +46,9 @@ def test_plain_answers_unchanged():
 def test_exception_frame():
     [message] = _messages(wire.encode_exception("ServiceException", "bad"))
     assert message.headers[":message-type"] == "exception" and message.headers[":exception-type"] == "ServiceException"
+
+
+def test_no_content_has_no_body():
+    op = service_spec("lambda").operation("DeleteFunction")
+    resp = wire.LambdaRestJson().serialize(op, {"StatusCode": 204}, None)
+    assert resp.status == 204 and resp.body == b"" and resp.header("Content-Type") is None
