@@ -78,6 +78,9 @@ class S3Xml(RestXml):
         return ROOTS.get(shape.name) or shape.ser.get("name") or shape.name
 
     def write_body(self, shape, value, payload_root):
+        fast = _LISTINGS.get(shape.name)
+        if fast is not None and _plain_listing(value):
+            return _write_listing(value, ROOTS[shape.name], fast)
         if shape.name == "GetBucketLocationOutput":
             loc = value.get("LocationConstraint")
             inner = escape(loc) if loc else ""
@@ -144,6 +147,80 @@ class S3Xml(RestXml):
                      f"<HostId>{_header(headers, 'x-amz-id-2')}</HostId></Error>")
         headers.append(("Content-Type", "application/xml"))
         return HttpResponse(facts.status, headers, "".join(parts).encode())
+
+
+# -- listings, written directly ------------------------------------------------------------
+# A listing page is most of S3's XML: written here from its member order (the model's),
+# element for element what the generic writer produces, without walking shapes per key.
+_LISTINGS = {
+    "ListObjectsV2Output": ("IsTruncated", "Contents", "Name", "Prefix", "Delimiter", "MaxKeys", "CommonPrefixes",
+                            "EncodingType", "KeyCount", "ContinuationToken", "NextContinuationToken", "StartAfter"),
+    "ListObjectsOutput": ("IsTruncated", "Marker", "NextMarker", "Contents", "Name", "Prefix", "Delimiter",
+                          "MaxKeys", "CommonPrefixes", "EncodingType"),
+}
+_CONTENT_MEMBERS = frozenset(("Key", "LastModified", "ETag", "ChecksumAlgorithm", "ChecksumType", "Size",
+                              "StorageClass", "Owner"))
+
+
+def _plain_listing(value: dict) -> bool:
+    """Only members the direct writer knows (anything else takes the generic path)."""
+    return all(_CONTENT_MEMBERS.issuperset(c) and set(c.get("Owner") or ()) <= {"ID", "DisplayName"}
+               for c in value.get("Contents") or ())
+
+
+def _iso8601(value) -> str:
+    if isinstance(value, dt.datetime) and value.tzinfo is dt.timezone.utc:
+        ms = value.microsecond
+        base = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
+                f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
+        return f"{base}.{ms // 1000:03d}Z" if ms else base + "Z"
+    from haneul.protocol.timestamps import iso8601
+    return iso8601(value)
+
+
+def _esc(text: str) -> str:
+    return escape(text) if ("&" in text or "<" in text or ">" in text) else text
+
+
+def _content_xml(c: dict) -> str:
+    owner = c.get("Owner")
+    if owner is not None:
+        owner_xml = "<Owner>" + (f"<DisplayName>{_esc(owner['DisplayName'])}</DisplayName>"
+                                 if owner.get("DisplayName") is not None else "") + \
+            (f"<ID>{_esc(owner['ID'])}</ID>" if owner.get("ID") is not None else "") + "</Owner>"
+    else:
+        owner_xml = ""
+    modified, etag, algos = c.get("LastModified"), c.get("ETag"), c.get("ChecksumAlgorithm")
+    ctype, size, klass = c.get("ChecksumType"), c.get("Size"), c.get("StorageClass")
+    return (f"<Contents><Key>{_esc(c['Key'])}</Key>"
+            f"{'' if modified is None else f'<LastModified>{_iso8601(modified)}</LastModified>'}"
+            f"{'' if etag is None else f'<ETag>{_esc(etag)}</ETag>'}"
+            f"{''.join(f'<ChecksumAlgorithm>{_esc(a)}</ChecksumAlgorithm>' for a in algos) if algos else ''}"
+            f"{'' if ctype is None else f'<ChecksumType>{_esc(ctype)}</ChecksumType>'}"
+            f"{'' if size is None else f'<Size>{size}</Size>'}"
+            f"{'' if klass is None else f'<StorageClass>{_esc(klass)}</StorageClass>'}"
+            f"{owner_xml}</Contents>")
+
+
+def _write_listing(value: dict, root: str, order: tuple) -> bytes:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<{root} xmlns="{NAMESPACE}">']
+    append = out.append
+    for name in order:
+        v = value.get(name)
+        if v is None:
+            continue
+        if name == "Contents":
+            out.extend(map(_content_xml, v))
+        elif name == "CommonPrefixes":
+            for p in v:
+                append(f"<CommonPrefixes><Prefix>{_esc(p['Prefix'])}</Prefix></CommonPrefixes>"
+                       if p.get("Prefix") is not None else "<CommonPrefixes></CommonPrefixes>")
+        elif v is True or v is False:
+            append(f"<{name}>{'true' if v else 'false'}</{name}>")
+        else:
+            append(f"<{name}>{_esc(str(v))}</{name}>")
+    append(f"</{root}>")
+    return "".join(out).encode()
 
 
 def _text(v) -> str:

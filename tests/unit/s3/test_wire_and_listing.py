@@ -79,3 +79,26 @@ def test_walk_skips_common_prefixes_in_one_seek():
         entries, _ = listing.walk(db, "b", "a/", "", "", 10)
         assert [e[1]["key"] for e in entries] == ["a/1", "a/2", "a/3"]
     asyncio.run(asyncio.sleep(0))
+
+
+def test_direct_listing_writer_matches_the_generic_writer(monkeypatch):
+    import datetime as dt
+
+    from haneul.services.s3 import wire
+    when = dt.datetime.fromtimestamp(1_700_000_000.25, dt.timezone.utc)
+    contents = [{"Key": "a&b<c>/ü", "LastModified": when, "ETag": '"e"', "Size": 3, "StorageClass": "STANDARD",
+                 "ChecksumAlgorithm": ["CRC32"], "ChecksumType": "FULL_OBJECT", "Owner": {"ID": "id&"}},
+                {"Key": "plain", "LastModified": when.replace(microsecond=0), "ETag": '"f"', "Size": 0,
+                 "StorageClass": "GLACIER"}]
+    cases = [("ListObjectsV2", {"Name": "b", "Prefix": "", "MaxKeys": 2, "KeyCount": 3, "IsTruncated": True,
+                                "Delimiter": "/", "Contents": contents, "CommonPrefixes": [{"Prefix": "p&/"}],
+                                "NextContinuationToken": "tok", "StartAfter": "s", "EncodingType": "url"}),
+             ("ListObjects", {"Name": "b", "Prefix": "x", "Marker": "", "MaxKeys": 1000, "IsTruncated": False,
+                              "Contents": contents, "NextMarker": "n"}),
+             ("ListObjectsV2", {"Name": "b", "Prefix": "", "MaxKeys": 0, "KeyCount": 0, "IsTruncated": False})]
+    for op, output in cases:
+        fast = S3Xml().serialize(SPEC.operation(op), output, ctx()).body
+        monkeypatch.setattr(wire, "_LISTINGS", {})
+        generic = S3Xml().serialize(SPEC.operation(op), output, ctx()).body
+        monkeypatch.undo()
+        assert fast == generic, op
