@@ -43,6 +43,8 @@ class Dispatcher:
                 return None
             self.store.migrate(name, cls.SCHEMA)
             svc = self._services[name] = cls(self.app)
+            if self.app is not None and hasattr(self.app, "service_loaded"):
+                self.app.service_loaded(name)
         return svc
 
     def loaded(self) -> list[str]:

@@ -49,6 +49,7 @@ def load_class(service: str):
 ENGINES: dict[str, tuple[str, str, str | None]] = {
     "stepfunctions": ("haneul.services.stepfunctions", "resume_all", None),
     "lambda": ("haneul.services.awslambda", "start", "stop"),
+    "dynamodb": ("haneul.services.dynamodb", "start", "stop"),      # TTL sweeps
 }
 
 # Data planes that are not AWS API operations (deployed APIs, function URLs): a host or

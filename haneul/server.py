@@ -39,16 +39,36 @@ class App:
             self.dispatcher = Dispatcher(self.store, self)
 
     async def start_engines(self) -> None:
-        """Background work of services (resuming workflows, pollers), where it exists."""
-        for service, (module, start, _stop) in registry.ENGINES.items():
-            fn = registry.load_target(f"{module}:{start}")
-            if fn is None:
-                continue
+        """Background work of services (resuming workflows, pollers, sweeps), for the
+        services this data directory has used; the others start theirs when first called
+        (see `service_loaded`), so an idle server loads nothing it does not need."""
+        used = {r[0] for r in self.store.conn.execute("SELECT namespace FROM _schema")}
+        for service in registry.ENGINES:
+            if service in used:
+                await self.start_engine(service)
+
+    async def start_engine(self, service: str) -> None:
+        if service in self.engines or service not in registry.ENGINES:
+            return
+        module, start, _stop = registry.ENGINES[service]
+        fn = registry.load_target(f"{module}:{start}")
+        if fn is None:
+            return
+        self.engines.append(service)
+        try:
+            await fn(self)
+        except Exception:
+            self.engines.remove(service)
+            log.exception("the %s engine did not start", service)
+
+    def service_loaded(self, service: str) -> None:
+        """Called by the dispatcher when a service is first used in this process."""
+        if service in registry.ENGINES and service not in self.engines:
             try:
-                await fn(self)
-                self.engines.append(service)
-            except Exception:
-                log.exception("the %s engine did not start", service)
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return          # no loop (in-process tests): nothing to run engines on
+            asyncio.ensure_future(self.start_engine(service))
 
     async def stop_engines(self) -> None:
         task = getattr(self, "_engines_task", None)
