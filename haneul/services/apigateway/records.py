@@ -1,0 +1,115 @@
+"""Storage of API Gateway's records: one table of JSON documents keyed by kind, parent and
+id, in the member names of the model's output shapes (so a record is its Get answer)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from typing import Any, Callable
+
+from haneul.errors import AwsError
+from haneul.services.base import decode_token, encode_token
+
+SCHEMA = [
+    """CREATE TABLE apigw_doc (account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL,
+        parent TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, seq INTEGER,
+        PRIMARY KEY (account, region, kind, parent, id));
+    CREATE TABLE apigw_usage (account TEXT NOT NULL, region TEXT NOT NULL, plan TEXT NOT NULL,
+        key_id TEXT NOT NULL, period TEXT NOT NULL, used INTEGER NOT NULL,
+        PRIMARY KEY (account, region, plan, key_id, period));
+    CREATE INDEX apigw_doc_by_id ON apigw_doc(kind, id)""",
+]
+
+_ALNUM = string.ascii_lowercase + string.digits
+
+
+def new_id(length: int = 10, alphabet: str = _ALNUM) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def not_found(message: str) -> AwsError:
+    return AwsError("NotFoundException", message, 404)
+
+
+def bad_request(message: str) -> AwsError:
+    return AwsError("BadRequestException", message, 400)
+
+
+def conflict(message: str) -> AwsError:
+    return AwsError("ConflictException", message, 409)
+
+
+def get(db, ctx, kind: str, parent: str, id_: str) -> dict | None:
+    row = db.execute("SELECT doc FROM apigw_doc WHERE account=? AND region=? AND kind=? AND parent=? AND id=?",
+                     (ctx.account, ctx.region, kind, parent, id_)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def must(db, ctx, kind: str, parent: str, id_: str, message: str) -> dict:
+    doc = get(db, ctx, kind, parent, id_)
+    if doc is None:
+        raise not_found(message)
+    return doc
+
+
+def put(db, ctx, kind: str, parent: str, id_: str, doc: dict) -> dict:
+    db.execute("INSERT INTO apigw_doc(account, region, kind, parent, id, doc, seq) VALUES(?,?,?,?,?,?,"
+               "(SELECT COALESCE(MAX(seq), 0) + 1 FROM apigw_doc WHERE account=? AND region=? AND kind=?)) "
+               "ON CONFLICT(account, region, kind, parent, id) DO UPDATE SET doc=excluded.doc",
+               (ctx.account, ctx.region, kind, parent, id_, json.dumps(doc, separators=(",", ":")),
+                ctx.account, ctx.region, kind))
+    return doc
+
+
+def delete(db, ctx, kind: str, parent: str, id_: str | None = None) -> int:
+    if id_ is None:
+        cur = db.execute("DELETE FROM apigw_doc WHERE account=? AND region=? AND kind=? AND parent=?",
+                         (ctx.account, ctx.region, kind, parent))
+    else:
+        cur = db.execute("DELETE FROM apigw_doc WHERE account=? AND region=? AND kind=? AND parent=? AND id=?",
+                         (ctx.account, ctx.region, kind, parent, id_))
+    return cur.rowcount
+
+
+def delete_under(db, ctx, parent_prefix: str) -> None:
+    """Every record whose parent is `parent_prefix` or below it (`api`, `api/...`)."""
+    db.execute("DELETE FROM apigw_doc WHERE account=? AND region=? AND (parent=? OR parent LIKE ?)",
+               (ctx.account, ctx.region, parent_prefix, parent_prefix + "/%"))
+
+
+def items(db, ctx, kind: str, parent: str | None = "") -> list[dict]:
+    """Records of a kind in creation order (parent None: every parent)."""
+    if parent is None:
+        rows = db.execute("SELECT doc FROM apigw_doc WHERE account=? AND region=? AND kind=? ORDER BY seq",
+                          (ctx.account, ctx.region, kind))
+    else:
+        rows = db.execute("SELECT doc FROM apigw_doc WHERE account=? AND region=? AND kind=? AND parent=? "
+                          "ORDER BY seq", (ctx.account, ctx.region, kind, parent))
+    return [json.loads(r[0]) for r in rows]
+
+
+def page(docs: list[dict], request: dict, key: Callable[[dict], Any] | None = None,
+         limit_default: int = 25) -> dict:
+    """{items, position} for `limit`/`position` requests (position is opaque)."""
+    limit = request.get("limit") or limit_default
+    if limit > 500:
+        limit = 500
+    start = 0
+    token = request.get("position")
+    if token:
+        start = decode_token(token, lambda: bad_request("Invalid position parameter"))
+        if not isinstance(start, int):
+            raise bad_request("Invalid position parameter")
+    if key is not None:
+        docs = sorted(docs, key=key)
+    chunk = docs[start:start + limit]
+    out: dict = {"items": chunk}
+    if start + limit < len(docs):
+        out["position"] = encode_token(start + limit)
+    return out
+
+
+def clean(doc: dict) -> dict:
+    """Without None values and internal (underscore) members."""
+    return {k: v for k, v in doc.items() if v is not None and not k.startswith("_")}

@@ -1,0 +1,133 @@
+"""The API Gateway end-to-end tests' server (with apigateway and apigatewayv2 registered
+until haneul/registry.py lists them) and the invocation URL forms every deployed API
+answers on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from haneul import registry
+from haneul.testing import ServerProcess, make_client
+
+EXTRA = {"apigateway": "haneul.services.apigateway.service:ApiGateway",
+         "apigatewayv2": "haneul.services.apigatewayv2.service:ApiGatewayV2"}
+WRAPPER = ("import sys, haneul.registry as r; "
+           + "; ".join(f"r.SERVICES.setdefault({k!r}, {v!r})" for k, v in EXTRA.items())
+           + "; from haneul.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+class GatewayServer(ServerProcess):
+    def start(self, timeout: float = 20.0):
+        if all(k in registry.SERVICES for k in EXTRA):
+            return super().start(timeout)
+        cmd = [sys.executable, "-c", WRAPPER, "start", "--port", str(self.port), "--log-level", "warning",
+               "--ephemeral"]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **(self.env or {})))
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"haneul exited with {self.proc.returncode}: {self.output()}")
+            try:
+                with urllib.request.urlopen(self.endpoint + "/_haneul/health", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"haneul did not start: {self.output()}")
+
+
+@pytest.fixture(scope="session")
+def gw_server():
+    endpoint = os.environ.get("HANEUL_ENDPOINT")
+    if endpoint:
+        class External:
+            pass
+        ext = External()
+        ext.endpoint = endpoint.rstrip("/")
+        ext.port = int(endpoint.rsplit(":", 1)[1].split("/")[0])
+        yield ext
+        return
+    server = GatewayServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gw(gw_server, aws_account):
+    def factory(service: str, region: str = "us-east-1"):
+        return make_client(gw_server.endpoint, service, aws_account, region)
+    return factory
+
+
+def call(url: str, method: str = "GET", body: bytes | str | None = None, headers: dict | None = None,
+         timeout: float = 30) -> tuple[int, dict, bytes]:
+    """A plain HTTP request (no SigV4): (status, headers with lower-case names, body)."""
+    if isinstance(body, str):
+        body = body.encode()
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def mock_api(apigw, template='{"statusCode": 200}', response_template='{"hello": "$input.params(\'name\')"}',
+             path_part="hello", stage="dev"):
+    """A REST API with GET /{path_part} on a MOCK integration, deployed to `stage`."""
+    api = apigw.create_rest_api(name="mock")
+    root = api["rootResourceId"]
+    res = apigw.create_resource(restApiId=api["id"], parentId=root, pathPart=path_part)
+    apigw.put_method(restApiId=api["id"], resourceId=res["id"], httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api["id"], resourceId=res["id"], httpMethod="GET", type="MOCK",
+                          requestTemplates={"application/json": template})
+    apigw.put_method_response(restApiId=api["id"], resourceId=res["id"], httpMethod="GET", statusCode="200")
+    apigw.put_integration_response(restApiId=api["id"], resourceId=res["id"], httpMethod="GET", statusCode="200",
+                                   responseTemplates={"application/json": response_template})
+    apigw.create_deployment(restApiId=api["id"], stageName=stage)
+    return api, res
+
+
+def test_every_invocation_url_form(gw, gw_server):
+    apigw = gw("apigateway")
+    api, _ = mock_api(apigw)
+    port = gw_server.endpoint.rsplit(":", 1)[1]
+    urls = [f"{gw_server.endpoint}/_aws/execute-api/{api['id']}/dev/hello?name=sky",
+            f"{gw_server.endpoint}/restapis/{api['id']}/dev/_user_request_/hello?name=sky"]
+    for url in urls:
+        status, headers, body = call(url)
+        assert status == 200, (url, body)
+        assert json.loads(body) == {"hello": "sky"}
+        assert headers["content-type"] == "application/json"
+        assert headers.get("x-amzn-requestid")
+    # the host forms, ours and LocalStack's (sent as Host headers: no DNS needed here)
+    for host in (f"{api['id']}.execute-api.localhost:{port}",
+                 f"{api['id']}.execute-api.localhost.localstack.cloud:{port}"):
+        status, _, body = call(f"{gw_server.endpoint}/dev/hello?name=ls", headers={"Host": host})
+        assert status == 200 and json.loads(body) == {"hello": "ls"}, (host, body)
+
+
+def test_unknown_paths_stages_and_apis(gw, gw_server):
+    apigw = gw("apigateway")
+    api, _ = mock_api(apigw)
+    base = f"{gw_server.endpoint}/_aws/execute-api/{api['id']}"
+    status, headers, body = call(base + "/dev/nothing-here")
+    assert status == 403 and json.loads(body) == {"message": "Missing Authentication Token"}
+    assert headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+    status, _, body = call(base + "/dev/hello", method="POST", body=b"{}")
+    assert status == 403
+    status, _, body = call(base + "/nostage/hello")
+    assert status == 403 and json.loads(body) == {"message": "Forbidden"}
+    status, _, body = call(f"{gw_server.endpoint}/_aws/execute-api/doesnotexist/dev/hello")
+    assert status == 404
