@@ -78,9 +78,14 @@ def call(url: str, method: str = "GET", body: bytes | str | None = None, headers
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+            return r.status, _headers(r.headers), r.read()
     except urllib.error.HTTPError as e:
-        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+        return e.code, _headers(e.headers), e.read()
+
+
+def _headers(message) -> dict:
+    """Lower-case names; repeated headers joined with ", "."""
+    return {k.lower(): ", ".join(message.get_all(k)) for k in set(message.keys())}
 
 
 def mock_api(apigw, template='{"statusCode": 200}', response_template='{"hello": "$input.params(\'name\')"}',

@@ -326,7 +326,8 @@ async def _integrate(ctx, owner, integration, incoming, resource, path_params, p
             result = await integrations.invoke_lambda(owner, function, body_out or b"{}")
             key = result.error_message if result.error_message is not None else None
         else:
-            result = await integrations.call_aws(owner, uri, integration.get("httpMethod") or "POST", body_out,
+            result = await integrations.call_aws(owner, _http_uri(uri, out_path, path_params, {}),
+                                                 integration.get("httpMethod") or "POST", body_out,
                                                  out_headers, out_query)
             key = str(result.status)
     else:  # HTTP
@@ -343,7 +344,7 @@ def _http_uri(uri: str, out_path: dict, path_params: dict, query: dict) -> str:
     def fill(m):
         name = m.group(1).rstrip("+")
         value = out_path.get(name, path_params.get(name, ""))
-        return quote(value, safe="/" if m.group(1).endswith("+") else "")
+        return quote(value, safe="/")
     target = re.sub(r"\{([A-Za-z0-9_.+-]+)\}", fill, uri)
     if query:
         target += ("&" if "?" in target else "?") + urlencode(query)
