@@ -18,6 +18,7 @@ SERVICE_CODECS = {
     ("sqs", "query"): "haneul.services.sqs.wire:SqsQuery",
     ("s3", "rest-xml"): "haneul.services.s3.wire:S3Xml",
     ("s3control", "rest-xml"): "haneul.services.s3control.wire:S3ControlXml",
+    ("lambda", "rest-json"): "haneul.services.awslambda.wire:LambdaRestJson",   # event streams
 }
 
 # Models as a protocol's clients knew them, merged over botocore's: SQS's JSON model lost

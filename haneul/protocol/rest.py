@@ -163,6 +163,14 @@ class RestCodec(Codec):
         body = b""
         if shape is not None:
             status, body = self.bind_out(shape, output, headers, status)
+        if status in (204, 304) and body:
+            # No body may follow a 204: a kept-alive client would misread it.  An empty
+            # document is dropped; a few models give 204 to outputs with members, and
+            # those are answered 200 so the members reach the client.
+            if body in (b"{}", b'<?xml version="1.0" encoding="UTF-8"?>'):
+                body = b""
+            else:
+                status = 200
         if body and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", self.content_type))
         return HttpResponse(status, headers, body)
