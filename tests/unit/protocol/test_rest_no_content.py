@@ -8,7 +8,7 @@ CTX = RequestContext(account="123456789012", region="us-east-1", store=None, req
 
 
 def test_204_without_members_has_no_body():
-    op = service_spec("lambda").operation("DeleteFunction")
+    op = service_spec("lambda").operation("DeleteCodeSigningConfig")   # 204, an output with no members
     assert op.response_code == 204
     resp = get_codec("rest-json").serialize(op, {}, CTX)
     assert resp.status == 204 and resp.body == b""
