@@ -1,6 +1,8 @@
 """The JSONata test suite (jsonata-js v2.0.6, ../shared/conformance/jsonata) through the
-library Haneul uses (jsonata-python).  Prints passed/failed counts; the library's known
-failures are listed in KNOWN_LIBRARY_FAILURES with the reason."""
+expression compiler Step Functions uses (jsonata-python 0.7.1 corrected by
+haneul/services/stepfunctions/asl/jsonata_compat.py).  Prints passed/failed counts; every
+case that still differs from jsonata-js is listed in KNOWN_DIFFERENCES with its reason, and
+nothing else may fail."""
 
 import json
 import signal
@@ -9,8 +11,22 @@ import pytest
 
 from tests.conformance.sfn_cases import ROOT
 
-# Cases jsonata-python 0.7.1 gets wrong; not Step Functions behaviour, kept visible here.
-KNOWN_LIBRARY_FAILURES: dict[str, str] = {}
+# Cases that still differ from jsonata-js, one by one.
+KNOWN_DIFFERENCES: dict[str, str] = {
+    "function-formatNumber/case014":
+        "$formatNumber(0.123, '#.e9'): jsonata-js gives '0.1e0' (an optional-digit integer part with an "
+        "exponent keeps one integer digit and one fraction digit); jsonata-python's formatter (ported from "
+        "elementpath) scales the mantissa differently and gives '1e-1'. Not patched: it would mean "
+        "re-porting the whole XPath formatter.",
+    "matchers/case000":
+        "A JSONata function used as a custom matcher in place of a regex ($match/$split/$replace/$contains "
+        "with a function returning {match, start, end, groups, next}): jsonata-python only accepts compiled "
+        "regexes there.",
+    "matchers/case001":
+        "$split('some text', $uppercase) must fail with T1010 (a matcher function returning the wrong "
+        "structure); jsonata-python has no custom matchers at all (see matchers/case000) and fails with a "
+        "Python AttributeError instead.",
+}
 
 
 def _cases():
@@ -42,21 +58,31 @@ def _normal(v):
 
 
 def run_case(case) -> bool:
-    import jsonata
+    """One case through the expression compiler Step Functions uses (jsonata-python with
+    jsonata_compat's corrections), judged as the jsonata-js test runner judges it."""
     from jsonata import utils
+
+    from haneul.services.stepfunctions.asl.jsonata_compat import error_code
+    from haneul.services.stepfunctions.asl.jsonata_eval import compile_plain
     expr_text = case.get("expr")
     if expr_text is None:
         return False
+    expected_code = case.get("code") or (case.get("error") or {}).get("code")
     data = case.get("data", _dataset(case.get("dataset")))
     try:
-        expr = jsonata.Jsonata(expr_text)
+        expr = compile_plain(expr_text)
         if "timelimit" in case or "depth" in case:
-            pass
+            # the time limit only: the library nests its evaluate() calls more deeply than
+            # jsonata-js, so jsonata-js's depth limits do not carry over (see KNOWN_DIFFERENCES)
+            expr.environment.set_runtime_bounds(case.get("timelimit"), case.get("depth"))
         result = expr.evaluate(data, case.get("bindings") or None)
     except Exception as err:
-        code = getattr(err, "error", None)
-        return "code" in case and (code == case["code"] or "error" in case)
-    if "code" in case or "error" in case:
+        code = error_code(err)
+        # the jsonata-js test runner's own timebox reports both of its limits as U1001
+        if code in ("D1011", "D1012"):
+            code = "U1001"
+        return expected_code is not None and code == expected_code
+    if expected_code is not None:
         return False
     if case.get("undefinedResult"):
         return result is None
@@ -75,25 +101,23 @@ def test_jsonata_corpus():
     for group, case in cases:
         key = f"{group}/{case['name']}"
         signal.signal(signal.SIGALRM, _too_slow)
-        signal.alarm(2)            # a few library cases never finish (deep recursion)
+        # a case's own timelimit (ms) when it has one, else 10 s: the two performance cases
+        # are quadratic and take 4-5 s in Python (milliseconds in jsonata-js)
+        signal.alarm(max(10, -(-case.get("timelimit", 0) // 1000)))
         try:
             ok = run_case(case)
         except BaseException:
             ok = False
         finally:
             signal.alarm(0)
-        if not ok and key not in KNOWN_LIBRARY_FAILURES:
+        if not ok:
             failed.append(key)
+    unexplained = [k for k in failed if k not in KNOWN_DIFFERENCES]
+    now_passing = [k for k in KNOWN_DIFFERENCES if k not in failed]
     print(f"\n[conformance] jsonata: passed {len(cases) - len(failed)}, failed {len(failed)} "
-          f"(known library failures excused: {len(KNOWN_LIBRARY_FAILURES)})")
-    print("  first failures:", failed[:30])
-    assert len(failed) <= MAX_UNEXPLAINED, f"{len(failed)} JSONata cases fail"
-
-
-# jsonata-python 0.7.1 fails 74 of 1,625 cases under this harness (error-code cases, $formatNumber,
-# $formatInteger, $fromMillis pictures, URL encoding errors, very large inputs); not analysed
-# one by one yet, so the test guards against regressions beyond that count.
-MAX_UNEXPLAINED = 74
+          f"(each listed in KNOWN_DIFFERENCES: {len(failed) - len(unexplained)})")
+    assert not unexplained, f"JSONata cases fail: {unexplained}"
+    assert not now_passing, f"listed as different but passing now (remove them): {now_passing}"
 
 
 def _too_slow(*_):

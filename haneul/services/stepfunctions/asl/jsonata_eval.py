@@ -5,6 +5,7 @@ and the results converted back to plain JSON values."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 import uuid
@@ -25,7 +26,17 @@ class Unsupported(Exception):
 def _lib():
     import jsonata  # lazy: the dependency is optional until the service is used
     from jsonata import utils
+
+    from haneul.services.stepfunctions.asl import jsonata_compat
+    jsonata_compat.apply()
     return jsonata, utils
+
+
+def compile_plain(text: str):
+    """The library's compiled expression with jsonata-js behaviour restored (jsonata_compat),
+    without Step Functions' extra functions: what the JSONata test suite runs."""
+    jsonata_mod, _ = _lib()
+    return jsonata_mod.Jsonata(text)
 
 
 def is_expression(value: Any) -> bool:
@@ -98,6 +109,8 @@ def _plain(value: Any, utils) -> Any:
         return {k: _plain(v, utils) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, utils) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Unsupported("Infinity or NaN")
     if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
         return int(value)
     if isinstance(value, (str, int, float, bool)):
@@ -135,8 +148,10 @@ def evaluate(text: str, states: dict, variables: dict | None, field: str) -> Any
 
 
 def _describe(err: Exception) -> str:
-    code = getattr(err, "error", None)
-    if code and isinstance(code, str):
-        msg = str(err)
-        return f"{code}: {msg}"
+    from haneul.services.stepfunctions.asl.jsonata_compat import error_code
+    code = error_code(err)
+    if getattr(err, "detail", None):
+        return f"{code}: {err.detail}"
+    if code:
+        return f"{code}: {err}"
     return str(err)
