@@ -138,3 +138,46 @@ def test_temp_files_cleaned_and_background_task_runs(monkeypatch):
         await s3pkg.stop(app)
     asyncio.run(run())
     assert _keys(h) == []
+
+
+def test_sweep_once_notifies_lifecycle_expirations_in_process():
+    import json as _json
+
+    import haneul.services.s3 as s3pkg
+    from haneul.context import Principal, RequestContext
+    from haneul.dispatch import Dispatcher
+    from haneul.store import Store
+
+    class App:
+        pass
+    app = App()
+    app.store = Store(None)
+    app.dispatcher = Dispatcher(app.store, app)
+    account = "123456789012"
+
+    async def run():
+        ctx = RequestContext(account=account, region="us-east-1", store=app.store, app=app,
+                             principal=Principal(access_key=account, account=account, user_id=account))
+        call = app.dispatcher.call
+        url = (await call(ctx, "sqs", "CreateQueue", {"QueueName": "expired"}))["QueueUrl"]
+        arn = f"arn:aws:sqs:us-east-1:{account}:expired"
+        await call(ctx, "s3", "CreateBucket", {"Bucket": "lcn"})
+        await call(ctx, "s3", "PutBucketNotificationConfiguration", {"Bucket": "lcn", "NotificationConfiguration": {
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:LifecycleExpiration:*"]}]}})
+        await call(ctx, "s3", "PutObject", {"Bucket": "lcn", "Key": "old", "Body": b"x"})
+        await call(ctx, "s3", "PutBucketLifecycleConfiguration", {"Bucket": "lcn", "LifecycleConfiguration": {
+            "Rules": [{"ID": "r", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}]}})
+        events = await s3pkg.sweep_once(app, now=time.time() + 3 * DAY)
+        assert [e[2] for e in events] == ["LifecycleExpiration:Delete"]
+        bodies = []
+        for _ in range(50):
+            await asyncio.sleep(0.02)
+            got = await call(ctx, "sqs", "ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 10})
+            bodies += [_json.loads(m["Body"]) for m in got.get("Messages", [])]
+            if any("Records" in b for b in bodies):
+                break
+        assert any("Records" in b for b in bodies), bodies
+        record = next(b for b in bodies if "Records" in b)["Records"][0]
+        assert record["eventName"] == "LifecycleExpiration:Delete"
+        assert record["userIdentity"]["principalId"] == "s3.amazonaws.com"
+    asyncio.run(run())
