@@ -24,6 +24,8 @@ class Config:
     log_level: str = "info"
     # bytes held in memory for one request body: a 50 MB Lambda zip arrives base64'd (~67 MB)
     max_body: int = 100 * 1024 * 1024
+    # "loopback": loopback callers count as TLS (aws:SecureTransport); "strict": https only
+    secure_transport: str = "loopback"
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
@@ -35,4 +37,5 @@ class Config:
         c.ephemeral = _bool(env.get("HANEUL_EPHEMERAL")) or c.ephemeral
         c.log_level = env.get("HANEUL_LOG_LEVEL", c.log_level).lower()
         c.max_body = int(env.get("HANEUL_MAX_BODY", c.max_body))
+        c.secure_transport = env.get("HANEUL_SECURE_TRANSPORT", c.secure_transport).lower()
         return c

@@ -41,6 +41,11 @@ class RequestContext:
     app: Any = None                            # the running App (dispatcher, signals)
     db: sqlite3.Connection | None = None       # the request's transaction
     clock: Any = time.time
+    source_ip: str = "127.0.0.1"
+    # aws:SecureTransport.  Haneul serves plain HTTP; code written for AWS talks TLS there,
+    # so a loopback caller counts as secure unless HANEUL_SECURE_TRANSPORT=strict (then only
+    # https requests do): CDK's enforceSSL bucket policies then behave as on AWS.
+    secure_transport: bool = True
 
     def now(self) -> float:
         return self.clock()

@@ -72,7 +72,10 @@ class Dispatcher:
             account=identity.DEFAULT_ACCOUNT,
             region=(cred.region if cred is not None and cred.region else identity.DEFAULT_REGION),
             store=self.store, endpoint=f"{req.scheme}://{host}", host=host, headers=req.headers,
-            app=self.app, request_id=request_id())
+            app=self.app, request_id=request_id(), source_ip=req.client,
+            secure_transport=req.scheme == "https" or (
+                _loopback(req.client) and getattr(getattr(self.app, "config", None),
+                                                   "secure_transport", "loopback") != "strict"))
         spec = op = None
         codec = None
         try:
@@ -185,12 +188,17 @@ class Dispatcher:
         sub = RequestContext(account=account or ctx.account, region=region or ctx.region,
                              store=self.store, service=service, operation=operation,
                              principal=ctx.principal, endpoint=ctx.endpoint, host=ctx.host,
-                             app=self.app, clock=ctx.clock)
+                             app=self.app, clock=ctx.clock, source_ip=ctx.source_ip,
+                             secure_transport=True)     # in-process calls never cross a network
         output = await self.invoke(sub, spec, op, request or {})
         if json_document:
             from haneul.protocol.awsjson import write_document
             output = orjson.loads(orjson.dumps(write_document(op.output, output or {}), default=str))
         return output
+
+
+def _loopback(ip: str) -> bool:
+    return ip.startswith("127.") or ip in ("::1", "localhost")
 
 
 def _rest_candidate(req: HttpRequest) -> bool:

@@ -50,6 +50,7 @@ ENGINES: dict[str, tuple[str, str, str | None]] = {
     "stepfunctions": ("haneul.services.stepfunctions", "resume_all", None),
     "lambda": ("haneul.services.awslambda", "start", "stop"),
     "dynamodb": ("haneul.services.dynamodb", "start", "stop"),      # TTL sweeps
+    "s3": ("haneul.services.s3", "start", "stop"),                  # lifecycle, temp files
 }
 
 # Data planes that are not AWS API operations (deployed APIs, function URLs): a host or

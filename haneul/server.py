@@ -135,6 +135,9 @@ class App:
 
         req = HttpRequest(method, path, scope.get("query_string", b"").decode("latin-1"), headers,
                           None, headers.get("host", ""), scope.get("scheme", "http"), receive)
+        client = scope.get("client")
+        if client:
+            req.client = client[0]
         try:
             resp, ctx, service, operation = await self.dispatcher.handle(req, self.config.max_body)
         except ClientDisconnected:

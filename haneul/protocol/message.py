@@ -11,7 +11,7 @@ class ClientDisconnected(Exception):
 
 class HttpRequest:
     __slots__ = ("method", "path", "query", "headers", "body", "host", "_params", "scheme",
-                 "receive", "stream")
+                 "receive", "stream", "client")
 
     def __init__(self, method: str, path: str, query: str, headers: dict[str, str],
                  body: bytes | None = b"", host: str = "", scheme: str = "http", receive=None):
@@ -25,6 +25,7 @@ class HttpRequest:
         self._params = None
         self.receive = receive      # the ASGI receive callable, for unread bodies
         self.stream = None
+        self.client = "127.0.0.1"   # the peer's address
 
     async def read_body(self, limit: int) -> bytes:
         """The whole body, refused past `limit` bytes (413 in the client's protocol)."""

@@ -103,3 +103,9 @@ def test_reset_clears_state_and_answers_motos_path():
             ssm.get_parameter(Name="q")
     finally:
         server.stop()
+
+
+def test_secure_transport_setting_is_read():
+    from haneul.config import Config
+    assert Config.from_env({}).secure_transport == "loopback"
+    assert Config.from_env({"HANEUL_SECURE_TRANSPORT": "STRICT"}).secure_transport == "strict"

@@ -180,7 +180,7 @@ def context_keys(ctx, db, bucket, key: str | None, request: dict | None) -> dict
     anonymous = me is None or me.kind == "anonymous"
     now = ctx.now() if ctx.clock else _time.time()
     keys: dict = {
-        "aws:securetransport": "true" if (ctx.endpoint or "").startswith("https") else "false",
+        "aws:securetransport": "true" if getattr(ctx, "secure_transport", False) else "false",
         "aws:sourceip": _source_ip(ctx),
         "aws:currenttime": _iso(now), "aws:epochtime": str(int(now)),
         "aws:requestedregion": ctx.region, "aws:principaltype": _PRINCIPAL_TYPES.get(
@@ -228,11 +228,10 @@ def context_keys(ctx, db, bucket, key: str | None, request: dict | None) -> dict
 
 
 def _source_ip(ctx) -> str:
-    ip = getattr(ctx, "source_ip", None)
-    if ip:
-        return ip
     forwarded = (ctx.headers or {}).get("x-forwarded-for")
-    return forwarded.split(",")[0].strip() if forwarded else "127.0.0.1"
+    if forwarded:            # a proxy in front of Haneul names the real caller
+        return forwarded.split(",")[0].strip()
+    return getattr(ctx, "source_ip", None) or "127.0.0.1"
 
 
 def _iso(t: float) -> str:
