@@ -40,51 +40,51 @@ def conflict(message: str) -> AwsError:
     return AwsError("ConflictException", message, 409)
 
 
-def get(db, ctx, kind: str, parent: str, id_: str) -> dict | None:
-    row = db.execute("SELECT doc FROM apigw_doc WHERE account=? AND region=? AND kind=? AND parent=? AND id=?",
+def get(db, ctx, kind: str, parent: str, id_: str, table: str = "apigw_doc") -> dict | None:
+    row = db.execute(f"SELECT doc FROM {table} WHERE account=? AND region=? AND kind=? AND parent=? AND id=?",
                      (ctx.account, ctx.region, kind, parent, id_)).fetchone()
     return json.loads(row[0]) if row else None
 
 
-def must(db, ctx, kind: str, parent: str, id_: str, message: str) -> dict:
-    doc = get(db, ctx, kind, parent, id_)
+def must(db, ctx, kind: str, parent: str, id_: str, message: str, table: str = "apigw_doc") -> dict:
+    doc = get(db, ctx, kind, parent, id_, table)
     if doc is None:
         raise not_found(message)
     return doc
 
 
-def put(db, ctx, kind: str, parent: str, id_: str, doc: dict) -> dict:
-    db.execute("INSERT INTO apigw_doc(account, region, kind, parent, id, doc, seq) VALUES(?,?,?,?,?,?,"
-               "(SELECT COALESCE(MAX(seq), 0) + 1 FROM apigw_doc WHERE account=? AND region=? AND kind=?)) "
+def put(db, ctx, kind: str, parent: str, id_: str, doc: dict, table: str = "apigw_doc") -> dict:
+    db.execute(f"INSERT INTO {table}(account, region, kind, parent, id, doc, seq) VALUES(?,?,?,?,?,?,"
+               f"(SELECT COALESCE(MAX(seq), 0) + 1 FROM {table} WHERE account=? AND region=? AND kind=?)) "
                "ON CONFLICT(account, region, kind, parent, id) DO UPDATE SET doc=excluded.doc",
                (ctx.account, ctx.region, kind, parent, id_, json.dumps(doc, separators=(",", ":")),
                 ctx.account, ctx.region, kind))
     return doc
 
 
-def delete(db, ctx, kind: str, parent: str, id_: str | None = None) -> int:
+def delete(db, ctx, kind: str, parent: str, id_: str | None = None, table: str = "apigw_doc") -> int:
     if id_ is None:
-        cur = db.execute("DELETE FROM apigw_doc WHERE account=? AND region=? AND kind=? AND parent=?",
+        cur = db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND kind=? AND parent=?",
                          (ctx.account, ctx.region, kind, parent))
     else:
-        cur = db.execute("DELETE FROM apigw_doc WHERE account=? AND region=? AND kind=? AND parent=? AND id=?",
+        cur = db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND kind=? AND parent=? AND id=?",
                          (ctx.account, ctx.region, kind, parent, id_))
     return cur.rowcount
 
 
-def delete_under(db, ctx, parent_prefix: str) -> None:
+def delete_under(db, ctx, parent_prefix: str, table: str = "apigw_doc") -> None:
     """Every record whose parent is `parent_prefix` or below it (`api`, `api/...`)."""
-    db.execute("DELETE FROM apigw_doc WHERE account=? AND region=? AND (parent=? OR parent LIKE ?)",
+    db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND (parent=? OR parent LIKE ?)",
                (ctx.account, ctx.region, parent_prefix, parent_prefix + "/%"))
 
 
-def items(db, ctx, kind: str, parent: str | None = "") -> list[dict]:
+def items(db, ctx, kind: str, parent: str | None = "", table: str = "apigw_doc") -> list[dict]:
     """Records of a kind in creation order (parent None: every parent)."""
     if parent is None:
-        rows = db.execute("SELECT doc FROM apigw_doc WHERE account=? AND region=? AND kind=? ORDER BY seq",
+        rows = db.execute(f"SELECT doc FROM {table} WHERE account=? AND region=? AND kind=? ORDER BY seq",
                           (ctx.account, ctx.region, kind))
     else:
-        rows = db.execute("SELECT doc FROM apigw_doc WHERE account=? AND region=? AND kind=? AND parent=? "
+        rows = db.execute(f"SELECT doc FROM {table} WHERE account=? AND region=? AND kind=? AND parent=? "
                           "ORDER BY seq", (ctx.account, ctx.region, kind, parent))
     return [json.loads(r[0]) for r in rows]
 
