@@ -89,11 +89,11 @@ def test_wait_for_task_token_and_activity(sfn):
 
 
 def test_task_on_missing_service_fails_clearly(sfn):
-    d = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                                          "Parameters": {"FunctionName": "f"}, "End": True}}}
+    d = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun",
+                                          "Parameters": {"JobName": "f"}, "End": True}}}
     arn = sfn.create_state_machine(name="m3", definition=json.dumps(d), roleArn=ROLE)["stateMachineArn"]
     out = wait_done(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
-    assert out["status"] == "FAILED" and "Lambda" in out["cause"]
+    assert out["status"] == "FAILED" and "glue" in out["cause"] and "does not implement" in out["cause"]
 
 
 def test_stop_execution_while_waiting(sfn):

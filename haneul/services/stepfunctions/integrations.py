@@ -7,16 +7,31 @@ import asyncio
 import json
 from typing import Any
 
+from haneul.dispatch import request_id
 from haneul.errors import AwsError
 from haneul.services.stepfunctions import runner
 from haneul.services.stepfunctions.asl.errors import StatesError
 from haneul.services.stepfunctions.asl.host import TaskCall
 
-# SDK service name (as in aws-sdk:<service>) -> (botocore service, prefix of error names)
+# SDK service name (as in aws-sdk:<service>) -> (botocore service, prefix of error names).
+# AWS names an aws-sdk task's errors "<ServiceName>.<ErrorName>": the service name of the
+# integration ARN in PascalCase (as the AWS SDK names its client: AcmPca, DynamoDb, Sfn) and
+# the error name always ending in "Exception", added where the service's own code lacks it
+# (S3 NoSuchKey -> S3.NoSuchKeyException).  Step Functions developer guide, "Learning to use
+# AWS service SDK integrations".
 SDK_SERVICES = {"sfn": ("stepfunctions", "Sfn"), "dynamodb": ("dynamodb", "DynamoDb"),
+                "dynamodbstreams": ("dynamodbstreams", "DynamoDbStreams"),
                 "sqs": ("sqs", "Sqs"), "sns": ("sns", "Sns"), "s3": ("s3", "S3"),
+                "s3control": ("s3control", "S3Control"),
                 "eventbridge": ("events", "EventBridge"), "lambda": ("lambda", "Lambda"),
-                "ssm": ("ssm", "Ssm"), "sts": ("sts", "Sts"), "iam": ("iam", "Iam")}
+                "ssm": ("ssm", "Ssm"), "sts": ("sts", "Sts"), "iam": ("iam", "Iam"),
+                "organizations": ("organizations", "Organizations"), "kms": ("kms", "Kms"),
+                "secretsmanager": ("secretsmanager", "SecretsManager"), "kinesis": ("kinesis", "Kinesis"),
+                "cloudwatchlogs": ("logs", "CloudWatchLogs"), "cloudwatch": ("cloudwatch", "CloudWatch"),
+                "apigateway": ("apigateway", "ApiGateway"), "acmpca": ("acm-pca", "AcmPca"),
+                "ec2": ("ec2", "Ec2"), "ecs": ("ecs", "Ecs"), "athena": ("athena", "Athena"),
+                "glue": ("glue", "Glue"), "firehose": ("firehose", "Firehose"),
+                "route53": ("route53", "Route53")}
 
 # optimized integration -> (botocore service, operation, error prefix)
 OPTIMIZED = {
@@ -29,26 +44,53 @@ OPTIMIZED = {
     "events:putEvents": ("events", "PutEvents", "EventBridge"),
     "states:startExecution": ("stepfunctions", "StartExecution", "StepFunctions"),
 }
+# fields of optimized integrations that take a string but may be written as JSON in the state
+_JSON_TEXT_FIELDS = {"sqs:sendMessage": ("MessageBody",), "sns:publish": ("Message",),
+                     "states:startExecution": ("Input",)}
 
 
 def _pascal(action: str) -> str:
     return action[:1].upper() + action[1:]
 
 
+def sdk_error_name(prefix: str, code: str) -> str:
+    """`<ServiceName>.<ErrorName>Exception` as AWS names aws-sdk task errors."""
+    return f"{prefix}.{code if code.endswith('Exception') else code + 'Exception'}"
+
+
 def _missing(what: str) -> StatesError:
     return StatesError("States.TaskFailed", f"Haneul does not implement {what} yet, so this Task cannot run")
 
 
-async def _dispatch(host, service: str, operation: str, params: Any, prefix: str) -> dict:
+async def _dispatch(host, service: str, operation: str, params: Any, prefix: str, sdk: bool = False,
+                    json_document: bool = False) -> dict:
     dispatcher = getattr(host.ctx.app, "dispatcher", None)
     if dispatcher is None:
         raise _missing(f"the {service} service (no dispatcher)")
     try:
-        return await dispatcher.call(host.ctx, service, operation, params if isinstance(params, dict) else {})
+        return await dispatcher.call(host.ctx, service, operation, params if isinstance(params, dict) else {},
+                                     json_document=json_document)
     except AwsError as err:
         if err.code in ("NotImplementedException", "UnknownOperationException") and err.status in (501, None):
             raise _missing(f"{service}.{operation}") from None
-        raise StatesError(f"{prefix}.{err.code}", err.message) from None
+        name = sdk_error_name(prefix, err.code) if sdk else f"{prefix}.{err.code}"
+        raise StatesError(name, _error_cause(prefix, err)) from None
+
+
+def _json_protocol(service: str) -> bool:
+    """JSON-document conversion (base64 blobs, numeric timestamps) for JSON-protocol services;
+    the dispatcher's document reader drops URI- and header-bound members of REST services."""
+    from haneul.protocol.shapes import service_spec
+    try:
+        return service_spec(service).metadata.get("protocol") == "json"
+    except Exception:            # noqa: BLE001 - an unknown service fails later, with its own error
+        return False
+
+
+def _error_cause(prefix: str, err: AwsError) -> str:
+    """AWS's cause for a service error: the message, then (as the AWS SDK words it) the service,
+    status code and request id."""
+    return f"{err.message} (Service: {prefix}, Status Code: {err.status or 400}, Request ID: {request_id()})"
 
 
 def _jsonable(value: Any) -> Any:
@@ -72,7 +114,7 @@ async def call(host, call: TaskCall) -> Any:
     if len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity":
         return await _activity(host, call)
     if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
-        raise _missing("AWS Lambda (the lambda service)")
+        return await _plain_function(host, call)
     if not (len(parts) >= 7 and parts[2] == "states" and parts[3] == "" and parts[4] == ""):
         raise StatesError("States.TaskFailed", f"Unsupported Task resource: {call.resource}")
     integration = ":".join(parts[5:])
@@ -87,17 +129,25 @@ async def _invoke(host, integration: str, call: TaskCall, pattern: str) -> Any:
     if integration.startswith("aws-sdk:"):
         _, sdk, action = integration.split(":", 2)
         service, prefix = SDK_SERVICES.get(sdk, (sdk, _pascal(sdk)))
-        return _jsonable(await _dispatch(host, service, _pascal(action), call.parameters, prefix))
-    if integration.startswith("lambda:"):
-        raise _missing("AWS Lambda (lambda:invoke)")
+        return _jsonable(await _dispatch(host, service, _pascal(action), call.parameters, prefix, sdk=True,
+                                         json_document=_json_protocol(service)))
+    if integration == "lambda:invoke":
+        return await _lambda_invoke(host, call.parameters if isinstance(call.parameters, dict) else {})
+    if integration in ("s3:getObject", "s3:listObjectsV2", "s3:putObject"):
+        return await _s3_io(host, integration, call.parameters if isinstance(call.parameters, dict) else {})
     target = OPTIMIZED.get(integration)
     if target is None:
         service = integration.split(":")[0]
         raise _missing(f"the optimized integration {integration} (service {service})")
     service, operation, prefix = target
     params = call.parameters if isinstance(call.parameters, dict) else {}
-    if integration == "states:startExecution" and isinstance(params.get("Input"), (dict, list)):
-        params = dict(params, Input=json.dumps(params["Input"]))
+    for name in _JSON_TEXT_FIELDS.get(integration, ()):
+        if name in params and not isinstance(params[name], str):
+            params = dict(params, **{name: json.dumps(params[name], separators=(",", ":"))})
+    if integration == "events:putEvents":
+        params = dict(params, Entries=[dict(e, Detail=json.dumps(e["Detail"], separators=(",", ":")))
+                                       if isinstance(e, dict) and not isinstance(e.get("Detail", ""), str) else e
+                                       for e in params.get("Entries", [])])
     out = _jsonable(await _dispatch(host, service, operation, params, prefix))
     if integration == "states:startExecution" and pattern in ("sync", "sync:2"):
         return await _wait_child(host, out["executionArn"], pattern)
@@ -123,6 +173,78 @@ async def _wait_child(host, arn: str, pattern: str) -> Any:
     if pattern == "sync:2" and isinstance(desc.get("output"), str):
         desc["output"] = json.loads(desc["output"])
     return desc
+
+
+# -- Lambda -------------------------------------------------------------------------------------
+async def _run_lambda(host, params: dict) -> tuple[dict, Any]:
+    """Invoke through the dispatcher; a function error becomes the task's error (its errorType,
+    the payload as cause), as AWS reports it."""
+    request = {k: v for k, v in params.items() if k in ("FunctionName", "Qualifier", "InvocationType", "LogType",
+                                                           "ClientContext")}
+    payload = params.get("Payload")
+    if payload is not None:
+        request["Payload"] = (payload if isinstance(payload, str) else
+                              json.dumps(payload, separators=(",", ":"))).encode()
+    out = await _dispatch(host, "lambda", "Invoke", request, "Lambda", sdk=True)
+    body = out.get("Payload") or b""
+    if not isinstance(body, (bytes, bytearray)):
+        body = b"".join([chunk async for chunk in body])
+    text = bytes(body).decode("utf-8", "replace")
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        value = text
+    if out.get("FunctionError"):
+        error = value.get("errorType") if isinstance(value, dict) else None
+        raise StatesError(error or "Lambda.Unknown", text)
+    return out, value
+
+
+async def _lambda_invoke(host, params: dict) -> dict:
+    """arn:aws:states:::lambda:invoke: the Invoke response with the payload parsed."""
+    out, value = await _run_lambda(host, params)
+    result = {"ExecutedVersion": out.get("ExecutedVersion", "$LATEST"), "Payload": value,
+              "SdkHttpMetadata": {"HttpHeaders": {"Content-Type": "application/json"}, "HttpStatusCode": 200},
+              "SdkResponseMetadata": {"RequestId": request_id()},
+              "StatusCode": out.get("StatusCode", 200)}
+    if out.get("LogResult"):
+        result["LogResult"] = out["LogResult"]
+    return result
+
+
+async def _plain_function(host, call: TaskCall) -> Any:
+    """A function ARN as the Resource: the state's input is the event, the result the payload."""
+    _, value = await _run_lambda(host, {"FunctionName": call.base_resource, "Payload": call.parameters})
+    return value
+
+
+# -- S3 for Map's ItemReader and ResultWriter ------------------------------------------------------
+async def _s3_io(host, integration: str, params: dict) -> Any:
+    if integration == "s3:getObject":
+        out = await _dispatch(host, "s3", "GetObject", {k: v for k, v in params.items()
+                                                         if k in ("Bucket", "Key", "VersionId")}, "S3", sdk=True)
+        body = out.get("Body") or b""
+        if not isinstance(body, (bytes, bytearray)):
+            body = b"".join([chunk async for chunk in body])
+        return bytes(body).decode("utf-8")
+    if integration == "s3:listObjectsV2":
+        request = {k: v for k, v in params.items() if k in ("Bucket", "Prefix", "Delimiter", "StartAfter")}
+        items: list = []
+        while True:
+            out = await _dispatch(host, "s3", "ListObjectsV2", request, "S3", sdk=True)
+            for o in out.get("Contents") or []:
+                modified = o.get("LastModified")
+                items.append({"Etag": o.get("ETag"), "Key": o["Key"],
+                              "LastModified": int(_jsonable(modified)) if modified is not None else None,
+                              "Size": o.get("Size"), "StorageClass": o.get("StorageClass", "STANDARD")})
+            if not out.get("IsTruncated"):
+                return items
+            request["ContinuationToken"] = out["NextContinuationToken"]
+    body = params.get("Body", "")
+    await _dispatch(host, "s3", "PutObject", {"Bucket": params["Bucket"], "Key": params["Key"],
+                                              "Body": body.encode() if isinstance(body, str) else body}, "S3",
+                    sdk=True)
+    return {}
 
 
 # -- callbacks ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 import uuid
 from typing import Any
 
-from haneul.services.stepfunctions.asl import jsonata_eval
+from haneul.services.stepfunctions.asl import item_reader, jsonata_eval
 from haneul.services.stepfunctions.asl.engine import Evaluator, Execution, Frame
 from haneul.services.stepfunctions.asl.errors import StatesError, query_error, runtime
 from haneul.services.stepfunctions.asl.payload import compact, jsonata_value
@@ -109,12 +109,11 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
     processor = state.get("ItemProcessor") or state.get("Iterator")
     config = processor.get("ProcessorConfig", {}) if processor else {}
     distributed = config.get("Mode") == "DISTRIBUTED"
-    if "ItemReader" in state:
-        raise StatesError("States.ItemReaderFailed",
-                          "Haneul does not implement ItemReader yet: it needs Amazon S3, which is not "
-                          "available in Haneul yet")
     try:
-        items = _items(state, data, ev)
+        if "ItemReader" in state:
+            items = await item_reader.read_items(exe, name, state, data, ev)
+        else:
+            items = _items(state, data, ev)
     except StatesError as err:
         err._map_items = True
         raise
@@ -173,7 +172,7 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
                              {"name": name, "index": index})
                 if not distributed:
                     raise
-                failures.append(err)
+                failures.append((index, value, err))
                 return
             if not sub.silent:
                 exe.emit(sub, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
@@ -211,6 +210,11 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
             raise StatesError("States.ExceedToleratedFailureThreshold",
                               "The specified tolerated failure threshold was exceeded")
         exe.emit(frame, "MapRunSucceeded")
+        if "ResultWriter" in state:
+            written = await item_reader.write_results(exe, name, state, data, ev, run_arn, inputs, results,
+                                                      failures)
+            exe.emit(frame, "MapStateSucceeded")
+            return written
     exe.emit(frame, "MapStateSucceeded")
     return results
 
