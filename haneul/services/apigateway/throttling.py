@@ -20,6 +20,7 @@ class Throttled(Exception):
 def take(key: tuple, rate: float, burst: int) -> bool:
     """One token from the bucket `key` (capacity `burst`, refilled at `rate` per second)."""
     now = time.monotonic()
+    key = key + (rate, burst)            # changed limits start a fresh bucket
     bucket = _BUCKETS.get(key)
     if bucket is None:
         if len(_BUCKETS) > 50000:
