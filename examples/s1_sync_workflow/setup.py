@@ -54,11 +54,12 @@ def definition(function_arn: str) -> dict:
         "StartAt": "Validate",
         "States": {
             "Validate": {
-                "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:lambda:invoke",
-                "Parameters": {"FunctionName": function_arn, "Payload.$": "States.JsonToString($)"},
-                "ResultSelector": {"result.$": "States.StringToJson($.Payload)"},
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": function_arn, "Payload.$": "$"},
+                "ResultSelector": {"result.$": "$.Payload"},
                 "ResultPath": "$.validation",
-                "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException", "Lambda.ServiceException"],
+                "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException", "Lambda.ServiceException",
+                                           "Lambda.SdkClientException"],
                            "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2}],
                 "Next": "Valid?"},
             "Valid?": {
