@@ -12,21 +12,7 @@ import pytest
 from tests.conformance.sfn_cases import ROOT
 
 # Cases that still differ from jsonata-js, one by one.
-KNOWN_DIFFERENCES: dict[str, str] = {
-    "function-formatNumber/case014":
-        "$formatNumber(0.123, '#.e9'): jsonata-js gives '0.1e0' (an optional-digit integer part with an "
-        "exponent keeps one integer digit and one fraction digit); jsonata-python's formatter (ported from "
-        "elementpath) scales the mantissa differently and gives '1e-1'. Not patched: it would mean "
-        "re-porting the whole XPath formatter.",
-    "matchers/case000":
-        "A JSONata function used as a custom matcher in place of a regex ($match/$split/$replace/$contains "
-        "with a function returning {match, start, end, groups, next}): jsonata-python only accepts compiled "
-        "regexes there.",
-    "matchers/case001":
-        "$split('some text', $uppercase) must fail with T1010 (a matcher function returning the wrong "
-        "structure); jsonata-python has no custom matchers at all (see matchers/case000) and fails with a "
-        "Python AttributeError instead.",
-}
+KNOWN_DIFFERENCES: dict[str, str] = {}     # none left; a new one goes here with its reason
 
 
 def _cases():

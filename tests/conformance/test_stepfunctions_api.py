@@ -71,6 +71,8 @@ class Provisioner:
 
     def prepare(self, definition) -> str | None:
         """None when everything the case needs exists, else the reason to skip it."""
+        if '"ItemReader"' in json.dumps(definition):
+            return "a distributed Map reads S3 objects whose content the case does not include"
         for resource in _resources(definition):
             parts = resource.split(":")
             if len(parts) >= 7 and parts[2] == "lambda":

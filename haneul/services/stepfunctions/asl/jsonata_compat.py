@@ -3,9 +3,10 @@
 case it makes pass; `apply()` runs once, before the first expression is compiled.
 
 Two kinds of fixes:
-- replaced native functions ($number, $power, $string, $sort, $replace, $split, $error,
-  $toMillis, $encodeUrl..., $length) where the library's Python leaks through
-  (ValueError, ZeroDivisionError, complex numbers, a different sort algorithm);
+- replaced or wrapped native functions ($number, $power, $string, $sort, $replace, $split,
+  $contains, $error, $toMillis, $formatNumber, $encodeUrl..., $length, number words) where the
+  library's Python leaks through (ValueError, ZeroDivisionError, complex numbers, a different
+  sort algorithm) or where it lacks a jsonata-js feature (custom matcher functions);
 - `error_code(exc)`: the jsonata-js error code for an exception the library raises with
   a message instead of a code (RuntimeError texts from its date/time and signature code,
   KeyError from its parser), used where we turn library errors into Step Functions errors.
@@ -275,13 +276,56 @@ def _to_jsonata_match(mr):
     return {"match": mr.group(), "index": mr.start(), "groups": [g if g is not None else "" for g in mr.groups()]}
 
 
+def _is_matcher_function(pattern) -> bool:
+    return pattern is not None and not isinstance(pattern, str) and not hasattr(pattern, "finditer")
+
+
+def _evaluate_matcher(original):
+    """jsonata-js custom matchers: a function(str) returning {match, start, end, groups, next}
+    (next() gives the following match) may stand where a regex does."""
+    def evaluate_matcher(matcher, string):
+        if not _is_matcher_function(matcher):
+            yield from original(matcher, string)
+            return
+        from jsonata import functions
+        result = functions.Functions.func_apply(matcher, [string])
+        while result is not None:
+            if not isinstance(result, dict) or not isinstance(result.get("match"), str) \
+                    or not isinstance(result.get("start"), (int, float)):
+                _raise("T1010", "The matcher function argument passed to a string function does not return "
+                                "the correct object structure")
+            groups = list(result.get("groups") or [])
+            rm = functions.Functions.RegexpMatch(result["match"], int(result["start"]), groups)
+            rm.groups = groups
+            yield rm
+            nxt = result.get("next")
+            result = functions.Functions.func_apply(nxt, []) if nxt is not None else None
+    return evaluate_matcher
+
+
 def _split(original):
     def split(string, pattern, limit):
-        from jsonata import utils
+        from jsonata import functions, utils
         if limit is utils.Utils.NULL_VALUE:
             _raise("T0410", "Argument 3 of function split does not match function signature")
+        if string is not None and _is_matcher_function(pattern):
+            parts, position = [], 0
+            for rm in functions.Functions.evaluate_matcher(pattern, string):
+                parts.append(string[position:rm.index])
+                position = rm.index + len(rm.match)
+            parts.append(string[position:])
+            return parts[:int(limit)] if limit is not None else parts
         return original(string, pattern, limit)
     return split
+
+
+def _contains(original):
+    def contains(string, token):
+        from jsonata import functions
+        if isinstance(string, str) and _is_matcher_function(token):
+            return next(functions.Functions.evaluate_matcher(token, string), None) is not None
+        return original(string, token)
+    return contains
 
 
 def _error(message):
@@ -440,11 +484,21 @@ def _check_number_picture(picture: str, options) -> None:
             _raise(error, f"Invalid picture string for $formatNumber: {picture!r}")
 
 
+_BARE_EXPONENT = re.compile(r"^([^0-9#.e]*)(#[#,]*)\.?e([0-9]+)([^0-9#.e]*)$")
+
+
 def _format_number(original):
     def format_number(value, picture, decimal_format):
         if value is None:
             return None
         _check_number_picture(picture, decimal_format)
+        if not decimal_format:
+            # jsonata-js: with an exponent and neither mandatory integer digits nor fraction
+            # digits, the mantissa keeps one fraction digit ('#.e9' formats 0.123 as '0.1e0');
+            # the library handles that picture once the digit is written out ('#.0e9')
+            bare = _BARE_EXPONENT.match(picture)
+            if bare:
+                picture = f"{bare.group(1)}{bare.group(2)}.0e{bare.group(3)}{bare.group(4)}"
         return original(value, picture, decimal_format)
     return format_number
 
@@ -508,7 +562,9 @@ def apply() -> None:
         _replace_native("sort", _sort)
         _replace_native("error", _error)
         _replace_native("replace", _replace(F.replace))
+        F.evaluate_matcher = staticmethod(_evaluate_matcher(F.evaluate_matcher))
         _replace_native("split", _split(F.split))
+        _replace_native("contains", _contains(F.contains))
         _replace_native("toMillis", _to_millis(F.datetime_to_millis), "datetime_to_millis")
         _replace_native("formatNumber", _format_number(F.format_number), "format_number")
         _replace_native("encodeUrl", _url("encodeUrl", "~@#$&()*!+=:;,.?/'"), "encode_url")
