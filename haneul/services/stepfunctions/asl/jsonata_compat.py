@@ -19,7 +19,6 @@ import math
 import re
 import threading
 import urllib.parse
-from typing import Any
 
 _applied = False
 _lock = threading.Lock()
@@ -137,7 +136,6 @@ def js_number_text(value: float) -> str:
 def _stringify(value, top: bool = True) -> str:
     """jsonata-js `$string` of a non-string: JSON with numbers to 15 significant digits;
     Infinity/NaN is D3001 at the top and D1001 inside a structure."""
-    import json
     from jsonata import jsonata as jmod
     from jsonata import parser, utils
 
@@ -519,7 +517,6 @@ def _tokenizer_next(original):
         try:
             return original(self, prefix)
         except IndexError:
-            rest = self.path[self.position - 2 if self.position >= 2 else 0:]
             start = self.path.rfind("/*")
             if start != -1 and "*/" not in self.path[start + 2:]:
                 from jsonata import jexception
