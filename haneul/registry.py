@@ -22,6 +22,8 @@ SERVICES: dict[str, str] = {
     "dynamodbstreams": "haneul.services.dynamodbstreams.service:DynamoDBStreams",
     "stepfunctions": "haneul.services.stepfunctions.service:StepFunctions",
     "lambda": "haneul.services.awslambda.service:Lambda",
+    "apigateway": "haneul.services.apigateway.service:ApiGateway",
+    "apigatewayv2": "haneul.services.apigatewayv2.service:ApiGatewayV2",
 }
 
 
