@@ -80,6 +80,10 @@ def test_lambda_invoke_plain_arn_and_function_errors(aws):
     assert result["plain"] == {"got": {"got": {"n": 7}}}
     assert result["caught"]["Error"] == "Rejected"
     assert json.loads(result["caught"]["Cause"])["errorMessage"] == "no thanks"
+    types = [e["type"] for e in aws["sfn"].get_execution_history(executionArn=out["executionArn"])["events"]]
+    assert types.count("TaskSucceeded") == 1 and types.count("TaskFailed") == 1
+    assert ["LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded"] == \
+        [t for t in types if t.startswith("LambdaFunction")]
     missing = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                                                 "Parameters": {"FunctionName": "nope"}, "End": True}}}
     out = run(aws, machine(aws, "lam-missing", missing))

@@ -116,3 +116,15 @@ def test_intrinsics(expr, expected):
     d = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"v.$": expr}, "End": True}}}
     _, out = run(d)
     assert out.output == {"v": expected}
+
+
+def test_function_arn_resource_records_lambda_function_events():
+    fn = "arn:aws:lambda:us-east-1:000000000000:function:f"
+    ok = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": fn, "End": True}}}
+    exe, out = run(ok, {"a": 1}, ManualHost(tasks={fn: lambda call: {"echo": call.parameters}}))
+    assert out.output == {"echo": {"a": 1}}
+    assert [e["type"] for e in exe.events][2:5] == ["LambdaFunctionScheduled", "LambdaFunctionStarted",
+                                                     "LambdaFunctionSucceeded"]
+    assert exe.events[2]["lambdaFunctionScheduledEventDetails"]["resource"] == fn
+    exe, out = run(ok, {}, ManualHost(tasks={fn: lambda call: StatesError("Boom", "{}")}))
+    assert out.error == "Boom" and exe.events[4]["type"] == "LambdaFunctionFailed"

@@ -63,7 +63,14 @@ async def run_task(exe: Execution, frame: Frame, name: str, state: dict, data: A
     heartbeat = _seconds(state, "HeartbeatSeconds", data, ev)
     kind, short = resource_parts(resource)
     activity = kind == "activity"
-    if activity:
+    # a function ARN as the Resource: AWS records LambdaFunction* events, not Task* events
+    function = kind == "lambda" and resource.split(":")[2] == "lambda"
+    if function:
+        exe.emit(frame, "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", _strip({
+            "resource": resource, "input": compact(params), "inputDetails": {"truncated": False},
+            "timeoutInSeconds": timeout if "TimeoutSeconds" in state or "TimeoutSecondsPath" in state else None}))
+        exe.emit(frame, "LambdaFunctionStarted")
+    elif activity:
         exe.emit(frame, "ActivityScheduled", "activityScheduledEventDetails", _strip({
             "resource": resource, "input": compact(params), "inputDetails": {"truncated": False},
             "timeoutInSeconds": timeout, "heartbeatInSeconds": heartbeat}))
@@ -90,7 +97,12 @@ async def run_task(exe: Execution, frame: Frame, name: str, state: dict, data: A
     except StatesError as err:
         if err.runtime:
             raise
-        if err.error in ("States.Timeout", "States.HeartbeatTimeout"):
+        if function:
+            timed_out = err.error in ("States.Timeout", "States.HeartbeatTimeout")
+            exe.emit(frame, "LambdaFunctionTimedOut" if timed_out else "LambdaFunctionFailed",
+                     "lambdaFunctionTimedOutEventDetails" if timed_out else "lambdaFunctionFailedEventDetails",
+                     _strip({"error": err.error, "cause": err.cause}))
+        elif err.error in ("States.Timeout", "States.HeartbeatTimeout"):
             exe.emit(frame, "ActivityTimedOut" if activity else "TaskTimedOut",
                      "activityTimedOutEventDetails" if activity else "taskTimedOutEventDetails",
                      _strip({"resourceType": None if activity else kind,
@@ -104,7 +116,10 @@ async def run_task(exe: Execution, frame: Frame, name: str, state: dict, data: A
                      _strip({"resourceType": kind, "resource": short, "error": err.error, "cause": err.cause}))
         raise
     exe.check_size(name, result)
-    if activity:
+    if function:
+        exe.emit(frame, "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails",
+                 {"output": compact(result), "outputDetails": {"truncated": False}})
+    elif activity:
         exe.emit(frame, "ActivitySucceeded", "activitySucceededEventDetails",
                  {"output": compact(result), "outputDetails": {"truncated": False}})
     else:
