@@ -573,4 +573,8 @@ def apply() -> None:
         jsonata.Jsonata.evaluate_numeric_expression = _numeric(jsonata.Jsonata.evaluate_numeric_expression)
         tokenizer.Tokenizer.next = _tokenizer_next(tokenizer.Tokenizer.next)
         parser.Parser.advance = _parser_advance(parser.Parser.advance)
+        # the evaluator print()s "Proc not found ..." to stdout before raising T1006: into the log
+        import logging
+        log = logging.getLogger("haneul.jsonata")
+        jsonata.print = lambda *args, **_: log.debug(" ".join(map(str, args)))
         _applied = True
