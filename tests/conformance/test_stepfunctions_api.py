@@ -2,7 +2,8 @@
 ../shared/conformance/stepfunctions run against a live server with boto3 —
 CreateStateMachine, StartExecution (or StartSyncExecution for EXPRESS cases), DescribeExecution
 until the execution ends, GetExecutionHistory — and judged on status, output, error, cause
-and the history's event types.  Prints passed/failed/skipped counts.
+and the history's event types; and every case of ../shared/conformance/stepfunctions-validation
+through ValidateStateMachineDefinition or CreateStateMachine.  Prints passed/failed/skipped counts.
 
 The cases run in account 111111111111, the account the recordings use, so ARNs written in a
 definition name resources of the test's own account.  Task resources a case references are
@@ -202,6 +203,48 @@ def test_stepfunctions_corpus_through_the_api(haneul_server):
           f"in {time.time() - started:.1f}s")
     for name, problems in skipped:
         print(f"  SKIP {name}: {problems[0]}")
+    for name, problems in failed[:20]:
+        print(f"  FAIL {name}: {problems[0][:300]}")
+    assert not failed
+
+
+def validation_case(sfn, index: int, case) -> list[str]:
+    exp = case["expected"]
+    kind = (case.get("request") or {}).get("type", "STANDARD")
+    if case["api"] == "ValidateStateMachineDefinition":
+        got = sfn.validate_state_machine_definition(definition=case["definition_text"], type=kind)
+        got = {k: got[k] for k in ("result", "diagnostics", "truncated") if k in got}
+        return [] if got == exp else [f"{got} != {exp}"]
+    try:
+        sfn.create_state_machine(name=f"invalid-{index}", definition=case["definition_text"], roleArn=ROLE, type=kind)
+    except sfn.exceptions.ClientError as err:
+        code = err.response["Error"]["Code"]
+        message = err.response["Error"].get("Message")
+        status = err.response["ResponseMetadata"]["HTTPStatusCode"]
+        got = {"error_code": code, "message": message, "http_status": status}
+        return [] if got == exp else [f"{got} != {exp}"]
+    return [f"created, expected {exp}"]
+
+
+def test_stepfunctions_validation_corpus_through_the_api(haneul_server):
+    paths = corpus("stepfunctions-validation")
+    if not paths:
+        pytest.skip("conformance corpus stepfunctions-validation not found")
+    sfn = make_client(haneul_server.endpoint, "stepfunctions", ACCOUNT, config=Config(
+        inject_host_prefix=False, retries={"max_attempts": 1}, max_pool_connections=THREADS * 2))
+
+    def one(item):
+        index, path = item
+        try:
+            return path.name, validation_case(sfn, index, load(path))
+        except Exception as err:      # a crash is a failure of that case, not of the run
+            return path.name, [f"crashed: {err!r}"]
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        results = list(pool.map(one, enumerate(paths)))
+    failed = [(n, p) for n, p in results if p]
+    print(f"\n[conformance] stepfunctions-validation (API, live server): passed {len(results) - len(failed)}, "
+          f"failed {len(failed)}")
     for name, problems in failed[:20]:
         print(f"  FAIL {name}: {problems[0][:300]}")
     assert not failed
