@@ -59,3 +59,15 @@ def test_reader_over_listing_and_result_writer():
     results = json.loads(written[manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]])
     assert [json.loads(r["Output"])["Key"] for r in results] == ["in/1", "in/2"]
     assert all(r["Status"] == "SUCCEEDED" for r in results)
+
+
+def test_result_writer_records_failures_of_a_failed_run():
+    written = {}
+    d = distributed({"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k.json"}},
+                    {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "out"}})
+    d["States"]["M"]["ItemProcessor"]["States"]["P"] = {"Type": "Fail", "Error": "Bad", "Cause": "item"}
+    out = run(d, {"k.json": "[1, 2]"}, written)
+    assert out.status == "FAILED" and out.error == "States.ExceedToleratedFailureThreshold"
+    failed_key = next(k for k in written if k.endswith("FAILED_0.json"))
+    records = json.loads(written[failed_key])
+    assert [(r["Status"], r["Error"], r["Cause"]) for r in records] == [("FAILED", "Bad", "item")] * 2

@@ -204,15 +204,17 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
                 allowed = False
         if host_cb is not None:
             host_cb(run_arn, state, len(inputs), len(failures), "SUCCEEDED" if allowed else "FAILED")
+        written = None
+        if "ResultWriter" in state:      # written for a failed run too: its FAILED file tells why
+            written = await item_reader.write_results(exe, name, state, data, ev, run_arn, inputs, results,
+                                                      failures)
         if not allowed:
             exe.emit(frame, "MapRunFailed", "mapRunFailedEventDetails",
                      {"error": "States.ExceedToleratedFailureThreshold"})
             raise StatesError("States.ExceedToleratedFailureThreshold",
                               "The specified tolerated failure threshold was exceeded")
         exe.emit(frame, "MapRunSucceeded")
-        if "ResultWriter" in state:
-            written = await item_reader.write_results(exe, name, state, data, ev, run_arn, inputs, results,
-                                                      failures)
+        if written is not None:
             exe.emit(frame, "MapStateSucceeded")
             return written
     exe.emit(frame, "MapStateSucceeded")
