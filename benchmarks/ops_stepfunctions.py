@@ -2,7 +2,8 @@
 
 1. Engine transitions per second on one core, no server, no HTTP (the pure engine in
    haneul/services/stepfunctions/asl): a chain of Pass states, a Choice loop, and a Map over
-   10,000 items.  A transition is a state entered (each Map iteration's states count).
+   10,000 items.  A transition is a state entered (each Map iteration's states count); the
+   rate is per CPU-second of this process, so other load on the machine does not skew it.
 2. StartSyncExecution of a 5-state EXPRESS machine, replayed by wrk at 1, 8 and 64
    connections (the `OPERATIONS` entry below, measured by load.py like any other operation).
 
@@ -106,9 +107,9 @@ def _run_once(definition: dict, input_) -> tuple[int, float]:
     from haneul.services.stepfunctions.asl.engine import Execution
     from haneul.services.stepfunctions.asl.host import ManualHost
     exe = Execution(definition, input_, ManualHost())
-    started = time.perf_counter()
+    started = time.process_time()        # CPU time of this process: robust on a shared machine
     outcome = asyncio.run(exe.run())
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     if outcome.status != "SUCCEEDED":
         raise RuntimeError(f"benchmark machine {outcome.status}: {outcome.error} {outcome.cause}")
     return sum(1 for e in exe.events if e["type"].endswith("StateEntered")), elapsed

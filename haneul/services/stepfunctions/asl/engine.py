@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +63,7 @@ def iso(t: float) -> str:
 
 
 def size_of(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    return len(compact(value).encode())
 
 
 class Execution:

@@ -15,8 +15,12 @@ from haneul.services.stepfunctions.asl.jsonpath import InvalidPath, PathNotFound
 _VAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.S)
 
 
+# one encoder: json.dumps with non-default options builds a new encoder on every call
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 class Scope:
