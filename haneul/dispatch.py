@@ -183,8 +183,9 @@ class Dispatcher:
         if op is None:
             raise routing.unknown_operation(service, operation)
         if json_document:
+            from haneul.protocol import leaves
             from haneul.protocol.awsjson import read_document
-            request = read_document(op.input, request or {})
+            request = read_document(op.input, request or {}, tag="doc_in", table=leaves.DOCUMENT_READ)
         sub = RequestContext(account=account or ctx.account, region=region or ctx.region,
                              store=self.store, service=service, operation=operation,
                              principal=ctx.principal, endpoint=ctx.endpoint, host=ctx.host,
@@ -192,8 +193,10 @@ class Dispatcher:
                              secure_transport=True)     # in-process calls never cross a network
         output = await self.invoke(sub, spec, op, request or {})
         if json_document:
+            from haneul.protocol import leaves
             from haneul.protocol.awsjson import write_document
-            output = orjson.loads(orjson.dumps(write_document(op.output, output or {}), default=str))
+            output = write_document(op.output, output or {}, tag="doc_out", table=leaves.DOCUMENT_WRITE)
+            output = orjson.loads(orjson.dumps(output, default=str))
         return output
 
 

@@ -116,3 +116,9 @@ def _cbor_float(v):
 # botocore's rpcv2 parser reads response members by member name, never by locationName.
 CBOR_WRITE = {"timestamp": _cbor_timestamp, "blob": _cbor_blob, "float": _cbor_float,
               "double": _cbor_float, "rename": False}
+
+
+# Documents that name every member by its model name, wherever the wire would put it
+# (Step Functions' aws-sdk tasks, API Gateway's AWS integrations): Dispatcher.call.
+DOCUMENT_READ = {**JSON_READ, "all_members": True}
+DOCUMENT_WRITE = {**JSON_WRITE, "all_members": True, "rename": False}

@@ -62,10 +62,12 @@ def _build_reader(shape, leaves, tag) -> Reader:
         if shape.document:
             return lambda v, p: v
         fields = []
+        everything = leaves.get("all_members", False)
         for name, member in shape.members.items():
-            if member.ser.get("location"):      # bound to URI/header/query, not the body
+            if member.ser.get("location") and not everything:   # bound to URI/header/query
                 continue
-            fields.append((member.wire_name(name), name, compile_reader(member, leaves, tag)))
+            wire = name if everything else member.wire_name(name)
+            fields.append((wire, name, compile_reader(member, leaves, tag)))
 
         def read_structure(value, path):
             if not isinstance(value, dict):
@@ -124,8 +126,9 @@ def _build_writer(shape, leaves, tag) -> Writer | None:
             return None
         fields = []
         plain = True
+        everything = leaves.get("all_members", False)
         for name, member in shape.members.items():
-            if member.ser.get("location"):
+            if member.ser.get("location") and not everything:
                 plain = False
                 continue
             write = compile_writer(member, leaves, tag)

@@ -50,3 +50,17 @@ def test_unknown_operation_is_refused(dispatcher):
     with pytest.raises(AwsError) as e:
         asyncio.run(dispatcher.call(ctx(dispatcher.store), "ssm", "NoSuchThing", {}))
     assert e.value.code == "UnknownOperationException"
+
+
+def test_json_documents_carry_members_bound_to_uri_and_headers(dispatcher):
+    """S3's Bucket and Key live in the URI and ContentType in a header: a document names them all."""
+    c = ctx(dispatcher.store)
+    asyncio.run(dispatcher.call(c, "s3", "CreateBucket", {"Bucket": "docs-bucket"}, json_document=True))
+    import base64
+    asyncio.run(dispatcher.call(c, "s3", "PutObject", {"Bucket": "docs-bucket", "Key": "a/b.txt",
+                                                      "ContentType": "text/plain",
+                                                      "Body": base64.b64encode(b"hello").decode()},
+                                json_document=True))
+    head = asyncio.run(dispatcher.call(c, "s3", "HeadObject", {"Bucket": "docs-bucket", "Key": "a/b.txt"},
+                                       json_document=True))
+    assert head["ContentType"] == "text/plain" and head["ContentLength"] == 5
