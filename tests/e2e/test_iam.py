@@ -90,47 +90,7 @@ def test_deletion_conflicts(iam):
         "Type": "Sender", "Code": "DeleteConflict", "Message": "Cannot delete entity, must remove users from group first."}
 
 
-MALFORMED = [
-    ("identity", "{bad json", "Syntax errors in policy."),
-    ("identity", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*",
-                                                          "Principal": "*"}]},
-     "Policy document should not specify a principal."),
-    ("identity", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*"}]},
-     "Policy statement must contain actions."),
-    ("identity", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*"}]},
-     "Policy statement must contain resources."),
-    ("identity", {"Version": "2012-10-17", "Statement": [{"Effect": "allow", "Action": "s3:*", "Resource": "*"}]},
-     "The policy failed legacy parsing"),
-    ("identity", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "GetObject", "Resource": "*"}]},
-     "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."),
-    ("identity", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "b"}]},
-     'Resource b must be in ARN format or "*".'),
-    ("identity", {"Version": "2012-10-17", "Statement": [
-        {"Sid": "A", "Effect": "Allow", "Action": "s3:*", "Resource": "*"},
-        {"Sid": "A", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
-     "Statement IDs (SID) in a single policy must be unique."),
-    ("identity", {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
-     "Policy document must be version 2012-10-17 or greater."),
-    ("identity", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*",
-                                                          "Condition": {"StringEqualz": {"a:b": "c"}}}]},
-     "Syntax errors in policy."),
-    ("trust", POLICY, "Missing required field Principal"),
-    ("trust", {"Version": "2012-10-17", "Statement": [{**TRUST["Statement"][0], "Resource": "*"}]},
-     "Has prohibited field Resource"),
-    ("trust", {"Version": "2012-10-17", "Statement": [{**TRUST["Statement"][0],
-                                                       "Principal": {"AWS": "arn:aws:iam::123456789012:role/none"}}]},
-     'Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:role/none"'),
-]
-
-
-@pytest.mark.parametrize("kind,document,message", MALFORMED)
-def test_malformed_policies_get_iams_messages(iam, kind, document, message):
-    text = document if isinstance(document, str) else json.dumps(document)
-    if kind == "trust":
-        err = error(iam.create_role, RoleName="bad", AssumeRolePolicyDocument=text)
-    else:
-        err = error(iam.create_policy, PolicyName="bad", PolicyDocument=text)
-    assert err == {"Type": "Sender", "Code": "MalformedPolicyDocument", "Message": message}
+# Malformed policy documents: tests/e2e/test_iam_policy_errors.py
 
 
 def test_managed_policies_scope_and_attachment(iam):

@@ -49,8 +49,10 @@ def test_create_role_returns_the_document_url_encoded(iam):
 
 
 def test_trust_policy_checks(iam):
+    # an identity policy as trust policy: the Resource is named before the missing Principal
+    # (https://github.com/kubernetes-sigs/external-dns/issues/3085)
     assert fails(iam, "create_role", {"RoleName": "bad", "AssumeRolePolicyDocument": POLICY},
-                 "MalformedPolicyDocumentException") == "Missing required field Principal"
+                 "MalformedPolicyDocumentException") == "Has prohibited field Resource"
     other = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/ghost"}, "Action": "sts:AssumeRole"}]})
     assert fails(iam, "create_role", {"RoleName": "bad", "AssumeRolePolicyDocument": other},

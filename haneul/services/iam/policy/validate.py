@@ -3,8 +3,10 @@
 Pure: text in, parsed document out, or `MalformedPolicy(message)` with IAM's message.
 The checks run in IAM's order, so a document with several faults gets the message IAM
 gives first: JSON syntax and element shapes ("Syntax errors in policy."), the version,
-IAM's legacy parser (Effect spelling, date conditions, resource ARNs), statement ids,
-principals, actions, resources.
+IAM's legacy parser (white space before the document, Effect spelling, date conditions,
+resource ARNs), statement ids (characters before uniqueness), principals (in a trust
+policy a Resource is named before a missing Principal), actions, resources.  Where each
+message and ordering was seen on AWS: tests/e2e/test_iam_policy_errors.py.
 
 Kinds of document:
 - IDENTITY: managed and inline policies and permissions boundaries: no Principal, needs
@@ -53,6 +55,8 @@ _DATE = re.compile(r"-?\d{1,9}(-\d{1,2}(-\d{1,2})?)?(t(\d{1,2}(:\d{1,2}(:\d{1,2}
 SYNTAX = "Syntax errors in policy."
 LEGACY = "The policy failed legacy parsing"
 VERSION_TOO_OLD = "Policy document must be version 2012-10-17 or greater."
+NO_PRINCIPALS = ("Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: "
+                 "The passed in policy has a statement with no principals!")
 
 
 class MalformedPolicy(Exception):
@@ -81,7 +85,14 @@ def check(document: str, kind: str = IDENTITY, *, require_current_version: bool 
     if (require_current_version and version != "2012-10-17") or (
             version != "2012-10-17" and "${" in document):
         raise MalformedPolicy(VERSION_TOO_OLD)
+    if document[:1].isspace():
+        raise MalformedPolicy(LEGACY)   # white space before the opening brace
     resource_error = _legacy(statements)
+    if kind == IDENTITY:
+        for statement in statements:
+            if "Sid" in statement and not _SID_RE.fullmatch(statement["Sid"]):
+                raise MalformedPolicy("Statement IDs (SID) must be alpha-numeric. Check that your input "
+                                      "satisfies the regular expression [0-9A-Za-z]*")
     sids = set()
     for statement in statements:
         sid = statement.get("Sid")
@@ -91,12 +102,13 @@ def check(document: str, kind: str = IDENTITY, *, require_current_version: bool 
             sids.add(sid)
     if kind == IDENTITY:
         for statement in statements:
-            if "Sid" in statement and not _SID_RE.fullmatch(statement["Sid"]):
-                raise MalformedPolicy("Statement IDs (SID) must be alpha-numeric. Check that your input "
-                                      "satisfies the regular expression [0-9A-Za-z]*")
             if "Principal" in statement or "NotPrincipal" in statement:
                 raise MalformedPolicy("Policy document should not specify a principal.")
     else:
+        if kind == TRUST:
+            for statement in statements:
+                if "Resource" in statement or "NotResource" in statement:
+                    raise MalformedPolicy("Has prohibited field Resource")
         for statement in statements:
             if "Principal" not in statement and "NotPrincipal" not in statement:
                 raise MalformedPolicy("Missing required field Principal")
@@ -118,9 +130,6 @@ def check(document: str, kind: str = IDENTITY, *, require_current_version: bool 
                 if action not in TRUST_ACTIONS and action not in ("sts:*", "*"):
                     raise MalformedPolicy("Trust Policy statement actions can only be sts:AssumeRole, "
                                           "sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity")
-        for statement in statements:
-            if "Resource" in statement or "NotResource" in statement:
-                raise MalformedPolicy("Has prohibited field Resource")
     if kind != IDENTITY:
         for statement in statements:
             for element in ("Principal", "NotPrincipal"):
@@ -264,9 +273,12 @@ def _resource_error(resource: str) -> str:
     parts = resource.split(":", 5)
     partition = parts[1] if len(parts) > 1 else ""
     if partition != "*" and partition not in PARTITIONS:
-        rest = (parts[2:] + ["*"] * 4)[:4]
-        rest = [p if p != "" else "*" for p in rest]
-        return f'Partition "{partition}" is not valid for resource "arn:{partition}:{":".join(rest)}".'
+        # segments the resource lacks read "*"; empty ones stay empty
+        rest = resource.split(":")[2:]
+        shown = [rest[0] if rest and (rest[0] or len(rest) > 1) else "*",
+                 rest[1] if len(rest) > 1 else "*", rest[2] if len(rest) > 2 else "*",
+                 ":".join(rest[3:]) if len(rest) > 3 else "*"]
+        return f'Partition "{partition}" is not valid for resource "arn:{partition}:{":".join(shown)}".'
     if len(parts) < 3:
         return "Resource vendor must be fully qualified and cannot contain regexes."
     service = parts[2]
@@ -289,6 +301,8 @@ def _action(action: str) -> None:
         raise MalformedPolicy("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
     if len(parts) > 2:
         raise MalformedPolicy("Actions/Condition can contain only one colon.")
+    if len(parts) == 2 and ("*" in parts[0] or "?" in parts[0]):
+        raise MalformedPolicy("Action vendors (e.g., aws, ec2, etc.) must not contain wildcards")
     if parts[0] != "*" and _VENDOR_BAD.search(parts[0]):
         raise MalformedPolicy(f"Vendor {parts[0]} is not valid")
 
@@ -296,6 +310,8 @@ def _action(action: str) -> None:
 def _principal(value: Any, kind: str, exists: Callable[[str], bool] | None) -> None:
     if value == "*":
         return
+    if not any([ids] if isinstance(ids, str) else ids for ids in value.values()):
+        raise MalformedPolicy(NO_PRINCIPALS)
     for principal_type, ids in value.items():
         if principal_type not in PRINCIPAL_TYPES:
             raise MalformedPolicy(SYNTAX)
