@@ -1,48 +1,20 @@
-"""The API Gateway end-to-end tests' server (with apigateway and apigatewayv2 registered
-until haneul/registry.py lists them) and the invocation URL forms every deployed API
-answers on."""
+"""The API Gateway end-to-end tests' server and the invocation URL forms every deployed
+API answers on."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from haneul import registry
 from haneul.testing import ServerProcess, make_client
-
-EXTRA = {"apigateway": "haneul.services.apigateway.service:ApiGateway",
-         "apigatewayv2": "haneul.services.apigatewayv2.service:ApiGatewayV2"}
-WRAPPER = ("import sys, haneul.registry as r; "
-           + "; ".join(f"r.SERVICES.setdefault({k!r}, {v!r})" for k, v in EXTRA.items())
-           + "; from haneul.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 class GatewayServer(ServerProcess):
-    def start(self, timeout: float = 20.0):
-        if all(k in registry.SERVICES for k in EXTRA):
-            return super().start(timeout)
-        cmd = [sys.executable, "-c", WRAPPER, "start", "--port", str(self.port), "--log-level", "warning",
-               "--ephemeral"]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, **(self.env or {})))
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"haneul exited with {self.proc.returncode}: {self.output()}")
-            try:
-                with urllib.request.urlopen(self.endpoint + "/_haneul/health", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"haneul did not start: {self.output()}")
+    """The API Gateway tests' own server (the S1 test sets Lambda limits through env)."""
 
 
 @pytest.fixture(scope="session")

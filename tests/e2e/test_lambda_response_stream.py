@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 
 import pytest
 
-from tests.e2e.lambda_fixtures.harness import (ROLE, StreamingCodecServer, client, codec_listed, zip_files,
+from tests.e2e.lambda_fixtures.harness import (ROLE, client, zip_files,
                                                zip_folder)
 
 ACCOUNT = "210000000007"
@@ -18,11 +17,8 @@ ACCOUNT = "210000000007"
 
 @pytest.fixture(scope="module")
 def lam(request):
-    if codec_listed() or os.environ.get("HANEUL_ENDPOINT"):
-        server = request.getfixturevalue("haneul_server")
-        own = None
-    else:
-        server = own = StreamingCodecServer().start()
+    server = request.getfixturevalue("haneul_server")
+    own = None
     try:
         lam = client(server, "lambda", ACCOUNT)
         role = ROLE.format(account=ACCOUNT)
@@ -94,13 +90,3 @@ def test_errors_before_the_stream_are_plain_errors(lam):
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
     resp = lam.invoke_with_response_stream(FunctionName="py-plain", InvocationType="DryRun")
     assert resp["StatusCode"] == 204
-
-
-@pytest.mark.skipif(codec_listed(), reason="the codec is in the protocol table")
-def test_without_the_codec_the_answer_says_what_is_missing(haneul_server):
-    from botocore.exceptions import ClientError
-    plain = client(haneul_server, "lambda", ACCOUNT)
-    with pytest.raises(ClientError) as e:
-        plain.invoke_with_response_stream(FunctionName="anything")
-    assert e.value.response["Error"]["Code"] == "NotImplementedException"
-    assert "SERVICE_CODECS" in e.value.response["Error"]["Message"]

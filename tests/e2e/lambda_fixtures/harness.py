@@ -10,7 +10,7 @@ import os
 import zipfile
 from urllib.parse import urlsplit
 
-from haneul.testing import ServerProcess, make_client
+from haneul.testing import make_client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROLE = "arn:aws:iam::{account}:role/lambda-role"
@@ -64,41 +64,3 @@ def url_request(server, function_url: str, method: str, target: str, body: bytes
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
-
-
-# InvokeWithResponseStream needs Lambda's codec (awslambda/wire.py) in the protocol table;
-# until haneul.protocol.SERVICE_CODECS lists it, the streaming tests start a server that adds it.
-CODEC_KEY = ("lambda", "rest-json")
-CODEC_TARGET = "haneul.services.awslambda.wire:LambdaRestJson"
-_WRAPPER = ("import sys, haneul.protocol as p; p.SERVICE_CODECS.setdefault(('lambda', 'rest-json'), "
-            f"{CODEC_TARGET!r}); from haneul.cli import main; sys.exit(main(sys.argv[1:]))")
-
-
-def codec_listed() -> bool:
-    from haneul import protocol
-    return protocol.SERVICE_CODECS.get(CODEC_KEY) == CODEC_TARGET
-
-
-class StreamingCodecServer(ServerProcess):
-    """`haneul start` with Lambda's codec added to the protocol table."""
-
-    def start(self, timeout: float = 20.0):
-        import subprocess
-        import sys
-        import time
-        import urllib.request
-        cmd = [sys.executable, "-c", _WRAPPER, "start", "--port", str(self.port), "--log-level", "warning",
-               "--ephemeral"]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, **(self.env or {})))
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"haneul exited with {self.proc.returncode}: {self.output()}")
-            try:
-                with urllib.request.urlopen(self.endpoint + "/_haneul/health", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"haneul did not start: {self.output()}")
