@@ -4,7 +4,7 @@ response envelope and the error envelope."""
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
+from haneul.protocol.xml import escape
 
 from haneul.protocol.codec import Codec, ErrorFacts
 from haneul.protocol.message import HttpRequest, HttpResponse

@@ -292,7 +292,7 @@ class RestXml(RestCodec):
         return HttpResponse(facts.status, headers, "".join(parts).encode())
 
     def error_inner(self, parts, facts, headers):
-        from xml.sax.saxutils import escape
+        from haneul.protocol.xml import escape
         parts.append(f"<Code>{escape(facts.query_code or facts.code)}</Code>")
         if facts.shape is not None:
             self.bind_out(facts.shape, facts.members, headers, facts.status)

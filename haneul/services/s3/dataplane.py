@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import email.utils
 from urllib.parse import quote, unquote, urlsplit
-from xml.sax.saxutils import escape
+from haneul.protocol.xml import escape
 
 from haneul import identity
 from haneul.errors import AwsError

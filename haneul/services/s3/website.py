@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from urllib.parse import unquote
-from xml.sax.saxutils import escape
+from haneul.protocol.xml import escape
 
 from haneul.errors import AwsError
 from haneul.protocol.message import HttpResponse

@@ -16,7 +16,7 @@ import contextvars
 import datetime as dt
 import os
 import time
-from xml.sax.saxutils import escape
+from haneul.protocol.xml import escape
 
 from haneul.errors import AwsError
 from haneul.protocol.codec import ErrorFacts
