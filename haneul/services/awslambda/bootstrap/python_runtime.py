@@ -5,11 +5,11 @@ handler, post its result or error.  Errors are reported in AWS's shapes
 (errorMessage/errorType/stackTrace; Runtime.ImportModuleError and friends at init).
 """
 
-import http.client
 import importlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
 import traceback
@@ -20,21 +20,114 @@ HANDLER = os.environ.get("_HANDLER", "")
 PREFIX = "/2018-06-01/runtime"
 
 
+class Response:
+    __slots__ = ("status", "headers")
+
+    def __init__(self, status, headers):
+        self.status = status
+        self.headers = headers              # lower-case names
+
+    def getheader(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+
 class Client:
+    """A small HTTP/1.1 keep-alive client on one socket.  http.client parses every
+    response's headers with the email package, which costs more than the rest of a warm
+    invocation; the Runtime API's messages are simple enough to read directly."""
+
     def __init__(self):
         host, _, port = API.partition(":")
-        self.conn = http.client.HTTPConnection(host, int(port or 80))
+        self.address = (host, int(port or 80))
+        self.host = API
+        self.sock = None
+        self.buf = b""
+
+    def _connect(self):
+        sock = socket.create_connection(self.address)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        self.buf = b""
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+        self.sock = None
+        self.buf = b""
 
     def request(self, method, path, body=None, headers=None):
+        head = "{0} {1}{2} HTTP/1.1\r\nHost: {3}\r\n".format(method, PREFIX, path, self.host)
+        for k, v in (headers or {}).items():
+            head += "{0}: {1}\r\n".format(k, v)
+        if body is not None:
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            head += "Content-Length: {0}\r\n".format(len(body))
+        data = (head + "\r\n").encode("latin-1") + (body or b"")
         for attempt in (1, 2):
             try:
-                self.conn.request(method, PREFIX + path, body=body, headers=headers or {})
-                resp = self.conn.getresponse()
-                return resp, resp.read()
-            except (ConnectionError, http.client.HTTPException):
-                self.conn.close()
+                if self.sock is None:
+                    self._connect()
+                self.sock.sendall(data)
+                return self._read_response()
+            except (ConnectionError, OSError, ValueError):
+                self.close()
                 if attempt == 2:
                     raise
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the Runtime API closed the connection")
+        self.buf += chunk
+
+    def _read_line(self):
+        while True:
+            end = self.buf.find(b"\r\n")
+            if end >= 0:
+                line, self.buf = self.buf[:end], self.buf[end + 2:]
+                return line
+            self._fill()
+
+    def _read_exactly(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def _read_response(self):
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            self._fill()
+        head, self.buf = self.buf[:end].decode("latin-1"), self.buf[end + 4:]
+        lines = head.split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            k, sep, v = line.partition(":")
+            if sep:
+                headers[k.strip().lower()] = v.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int(self._read_line().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self._read_line():          # trailers
+                        pass
+                    break
+                parts.append(self._read_exactly(size))
+                self._read_exactly(2)
+            body = b"".join(parts)
+        else:
+            body = self._read_exactly(int(headers.get("content-length") or 0))
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return Response(status, headers), body
 
 
 class LambdaContext:
