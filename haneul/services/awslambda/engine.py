@@ -371,6 +371,8 @@ class Engine:
             for env in list(pool):
                 env.stop()
                 self._forget(env)
+        from haneul.services.awslambda import records
+        records.flush_logs(self.store)
 
 
 def throttle(reason: str) -> AwsError:

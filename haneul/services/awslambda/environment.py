@@ -74,6 +74,8 @@ class Environment:
         self.exited: asyncio.Task | None = None
         self.log_path = os.path.join(self.folder, "log")
         self.init_error: tuple[str, bytes] | None = None
+        self.log_fd: int | None = None
+        self.status_fd: int | None = None
 
     # -- Runtime API -----------------------------------------------------------------------
     async def handle(self, method: str, target: str, headers: dict, body: bytes):
@@ -228,27 +230,41 @@ class Environment:
                        "Sandbox.Timedout", duration_ms=duration, status="timeout")
 
     def read_log(self) -> str:
-        """What the process wrote since the last call."""
+        """What the process wrote since the last call.  The file stays open: a warm
+        invocation costs one fstat, and a read only when something was written."""
         try:
-            with open(self.log_path, "rb") as f:
-                f.seek(self.log_pos)
-                data = f.read(LOG_FILE_CAP)
-                self.log_pos = f.tell()
+            if self.log_fd is None:
+                self.log_fd = os.open(self.log_path, os.O_RDONLY)
+            size = os.fstat(self.log_fd).st_size
+            if size <= self.log_pos:
+                if size < self.log_pos:          # truncated under us
+                    self.log_pos = size
+                return ""
+            data = os.pread(self.log_fd, LOG_FILE_CAP, self.log_pos)
+            self.log_pos += len(data)
             if self.log_pos > LOG_FILE_CAP:
                 os.truncate(self.log_path, 0)
                 self.log_pos = 0
         except OSError:
             return ""
+        finally:
+            if self.state == "dead":             # read after stop(): keep no descriptor
+                self._close_files()
         return data.decode("utf-8", "replace")
 
     def max_memory_mb(self) -> int:
+        """VmHWM of the process, from its /proc status file (kept open: re-read at offset 0)."""
         try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        return max(1, int(line.split()[1]) // 1024)
-        except (OSError, AttributeError, ValueError):
+            if self.status_fd is None:
+                self.status_fd = os.open(f"/proc/{self.proc.pid}/status", os.O_RDONLY)
+            data = os.pread(self.status_fd, 8192, 0)
+            at = data.index(b"VmHWM:")
+            return max(1, int(data[at + 6:data.index(b"\n", at)].split()[0]) // 1024)
+        except (OSError, AttributeError, ValueError, IndexError):
             pass
+        finally:
+            if self.state == "dead":
+                self._close_files()
         return 0
 
     def stop(self) -> None:
@@ -267,6 +283,16 @@ class Environment:
         if self.server is not None:
             self.server.close()
             self.server = None
+        self._close_files()
+
+    def _close_files(self) -> None:
+        for fd in (self.log_fd, self.status_fd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.log_fd = self.status_fd = None
 
     def remove_files(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -71,18 +71,17 @@ async def run_function(ctx, name: str, qualifier: str | None, payload: bytes,
     with ctx.store.transaction() as db:
         config, code, _ = records.resolve(db, ctx, name, qualifier, pick=True)
         reserved = records.reserved_of(db, ctx.account, ctx.region, name)
-        total = reserved_total(db, ctx.account, ctx.region)
+        total = reserved_total(db, ctx.account, ctx.region) if reserved is None else 0   # only the unreserved pool needs it
     if reserved == 0:
         raise throttle("ReservedFunctionConcurrentInvocationLimitExceeded")
     spec = spec_for(ctx, config, code)
     request_id = request_id or str(uuid.uuid4())
     invoked = names.function_arn(ctx.account, ctx.region, name, qualifier)
     inv = Invocation(request_id, payload or b"{}", invoked, 0.0, client_context,
-                     trace_id=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0", stream=stream)
+                     trace_id=f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Sampled=0", stream=stream)
     engine = engine_for(ctx.app, ctx.store)
     outcome = await engine.invoke(spec, inv, reserved, total)
-    with ctx.store.transaction() as db:
-        records.store_log(db, ctx.account, ctx.region, name, request_id, time.time(), outcome.log)
+    records.queue_log(ctx.store, ctx.account, ctx.region, name, request_id, time.time(), outcome.log)
     return outcome, config, request_id
 
 

@@ -7,10 +7,14 @@ answer is that document plus the few computed members (State, LastUpdateStatus).
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import datetime as dt
 import json
 import random
+import sqlite3
 import uuid
+import weakref
 
 from haneul.errors import AwsError
 from haneul.services.awslambda import names
@@ -71,6 +75,10 @@ SCHEMA = [
 
 LATEST = "$LATEST"
 LOGS_KEPT_PER_FUNCTION = 200
+LOG_FLUSH_SECONDS = 0.1          # invocation logs are written in batches at most this late
+LOG_FLUSH_ROWS = 500
+_pending_logs: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # store -> [row]
+_since_trim: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()       # store -> Counter
 
 
 def revision() -> str:
@@ -156,14 +164,57 @@ def store_log(db, account: str, region: str, name: str, request_id: str, created
     cur = db.execute("INSERT INTO lambda_log(account, region, name, request_id, created, log) "
                      "VALUES(?,?,?,?,?,?)", (account, region, name, request_id, created, log))
     if cur.lastrowid % 50 == 0:       # trim now and then, not on every invocation
-        db.execute("DELETE FROM lambda_log WHERE account=? AND region=? AND name=? AND id < ("
-                   "SELECT id FROM lambda_log WHERE account=? AND region=? AND name=? "
-                   "ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                   (account, region, name, account, region, name, LOGS_KEPT_PER_FUNCTION - 1))
+        _trim_logs(db, account, region, name)
+
+
+def _trim_logs(db, account: str, region: str, name: str) -> None:
+    db.execute("DELETE FROM lambda_log WHERE account=? AND region=? AND name=? AND id < ("
+               "SELECT id FROM lambda_log WHERE account=? AND region=? AND name=? "
+               "ORDER BY id DESC LIMIT 1 OFFSET ?)",
+               (account, region, name, account, region, name, LOGS_KEPT_PER_FUNCTION - 1))
+
+
+def queue_log(store, account: str, region: str, name: str, request_id: str, created: float, log: str) -> None:
+    """Keep an invocation's log, written with the others of the next LOG_FLUSH_SECONDS in
+    one transaction (a commit per warm invocation cost more than the invocation).  Readers
+    call flush_logs first, so nothing is ever missing from what they see."""
+    rows = _pending_logs.get(store)
+    if rows is None:
+        rows = _pending_logs[store] = []
+    rows.append((account, region, name, request_id, created, log))
+    if len(rows) >= LOG_FLUSH_ROWS:
+        flush_logs(store)
+    elif len(rows) == 1:
+        try:
+            asyncio.get_running_loop().call_later(LOG_FLUSH_SECONDS, flush_logs, store)
+        except RuntimeError:            # no event loop (a thread, a test): write now
+            flush_logs(store)
+
+
+def flush_logs(store) -> None:
+    rows = _pending_logs.pop(store, None)
+    if not rows:
+        return
+    counts = _since_trim.get(store)
+    if counts is None:
+        counts = _since_trim[store] = collections.Counter()
+    try:
+        with store.transaction() as db:
+            db.executemany("INSERT INTO lambda_log(account, region, name, request_id, created, log) "
+                           "VALUES(?,?,?,?,?,?)", rows)
+            for row in rows:
+                counts[row[:3]] += 1
+            for fn, n in list(counts.items()):
+                if n >= 50:           # trim now and then, not on every invocation
+                    _trim_logs(db, *fn)
+                    del counts[fn]
+    except sqlite3.ProgrammingError:      # the store was closed (server stopping)
+        pass
 
 
 def invocation_logs(store, account: str, region: str, name: str, limit: int = 50) -> list[dict]:
     """The latest invocation logs of a function, newest first (until CloudWatch Logs exists)."""
+    flush_logs(store)
     with store.transaction() as db:
         rows = db.execute("SELECT request_id, created, log FROM lambda_log WHERE account=? AND region=? "
                           "AND name=? ORDER BY id DESC LIMIT ?", (account, region, name, limit)).fetchall()

@@ -134,3 +134,43 @@ def test_start_and_stop_hooks(tmp_path):
             registry.SERVICES.clear()
             registry.SERVICES.update(saved)
     asyncio.run(scenario())
+
+
+def test_invocation_logs_are_batched_and_read_after_flush():
+    from haneul.services.awslambda import records
+
+    async def scenario():
+        store = Store(None)
+        store.migrate("lambda", records.SCHEMA)
+        try:
+            for i in range(3):
+                records.queue_log(store, "1", "us-east-1", "fn", f"r{i}", time.time(), f"log {i}\n")
+            with store.transaction() as db:       # not written yet: one commit for the batch
+                assert db.execute("SELECT COUNT(*) FROM lambda_log").fetchone()[0] == 0
+            logs = records.invocation_logs(store, "1", "us-east-1", "fn")   # readers flush first
+            assert [r["request_id"] for r in logs] == ["r2", "r1", "r0"]
+            for i in range(records.LOGS_KEPT_PER_FUNCTION + 60):
+                records.queue_log(store, "1", "us-east-1", "fn", f"s{i}", time.time(), "")
+            await asyncio.sleep(records.LOG_FLUSH_SECONDS + 0.1)             # the timer flushes
+            with store.transaction() as db:
+                kept = db.execute("SELECT COUNT(*) FROM lambda_log").fetchone()[0]
+            assert records.LOGS_KEPT_PER_FUNCTION <= kept < records.LOGS_KEPT_PER_FUNCTION + 50
+        finally:
+            store.close()
+    asyncio.run(scenario())
+
+
+def test_warm_invocations_read_only_new_log_output():
+    async def scenario():
+        store = Store(None)
+        engine = Engine(None, store)
+        spec = _spec(store)
+        try:
+            first = await engine.invoke(spec, _inv({}), None, 0)
+            second = await engine.invoke(spec, _inv({}), None, 0)
+            assert first.log.count("START RequestId") == 1 and second.log.count("START RequestId") == 1
+            assert "Max Memory Used: 0 MB" not in second.log
+        finally:
+            await engine.close()
+            store.close()
+    asyncio.run(scenario())
