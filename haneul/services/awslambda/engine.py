@@ -85,6 +85,7 @@ class Engine:
         self.max_environments = int(os.environ.get("HANEUL_LAMBDA_MAX_ENVIRONMENTS", "128"))
         self.idle_seconds = float(os.environ.get("HANEUL_LAMBDA_IDLE_SECONDS", "600"))
         self.freed = asyncio.Condition()
+        self.waiting = 0                                # invocations waiting in _spawn for `freed`
         self.reaper: asyncio.Task | None = None
         self.tasks: set[asyncio.Task] = set()          # async invocations, pollers
         self.pollers: dict[str, asyncio.Task] = {}      # event source mapping UUID -> task
@@ -141,7 +142,7 @@ class Engine:
         outcome.log = self._compose(spec, inv, env, outcome, output, cold)
         if env.state == "dead":
             self._forget(env)
-        else:
+        elif self.waiting:                   # someone waits for an environment to free
             async with self.freed:
                 self.freed.notify()
         return outcome
@@ -189,8 +190,12 @@ class Engine:
             if victim is not None:
                 self._retire(victim)
                 break
-            async with self.freed:
-                await self.freed.wait()
+            self.waiting += 1
+            try:
+                async with self.freed:
+                    await self.freed.wait()
+            finally:
+                self.waiting -= 1
         self.live += 1
         env = None
         try:

@@ -23,6 +23,7 @@ from haneul.services.awslambda.loopback import LoopbackServer
 PREFIX = "/2018-06-01/runtime"
 MAX_RESPONSE = 6 * 1024 * 1024 + 100          # AWS allows 6291556 bytes
 LOG_FILE_CAP = 8 * 1024 * 1024
+_TIMED_OUT, _EXITED = object(), object()       # how an invocation ended when the runtime did not say
 
 
 @dataclass
@@ -209,16 +210,29 @@ class Environment:
         started = time.perf_counter()
         self.pending.put_nowait(inv)
         remaining = max(0.0, inv.deadline - time.time())
-        done, _ = await asyncio.wait({inv.future, self.exited}, timeout=remaining,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        # one future settles the invocation: the runtime's /response or /error, the process's
+        # exit, or the deadline (cheaper than asyncio.wait on every warm invocation)
+        future = inv.future
+
+        def settle(marker):
+            if not future.done():
+                future.set_result(marker)
+        timer = loop.call_later(remaining, settle, _TIMED_OUT)
+        on_exit = lambda _task: settle(_EXITED)     # noqa: E731
+        self.exited.add_done_callback(on_exit)
+        try:
+            settled = await future
+        finally:
+            timer.cancel()
+            self.exited.remove_done_callback(on_exit)
         duration = (time.perf_counter() - started) * 1000
         self.current = None
         self.last_used = time.monotonic()
-        if inv.future in done:
-            error_type, body = inv.future.result()
+        if settled is not _TIMED_OUT and settled is not _EXITED:
+            error_type, body = settled
             self.state = "idle"
             return Outcome(body, error_type, duration_ms=duration, status="error" if error_type else "success")
-        if self.exited in done:
+        if settled is _EXITED:
             code = self.proc.returncode
             self.stop()
             return Outcome(_exit_doc(inv.request_id, code), "Runtime.ExitError", duration_ms=duration,

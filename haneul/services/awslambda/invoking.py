@@ -69,8 +69,7 @@ async def run_function(ctx, name: str, qualifier: str | None, payload: bytes,
                        stream: asyncio.Queue | None = None) -> tuple[Outcome, dict, str]:
     """Invoke a function version synchronously: (outcome, config, request id)."""
     with ctx.store.transaction() as db:
-        config, code, _ = records.resolve(db, ctx, name, qualifier, pick=True)
-        reserved = records.reserved_of(db, ctx.account, ctx.region, name)
+        config, code, reserved = records.resolve_for_invoke(db, ctx, name, qualifier)
         total = reserved_total(db, ctx.account, ctx.region) if reserved is None else 0   # only the unreserved pool needs it
     if reserved == 0:
         raise throttle("ReservedFunctionConcurrentInvocationLimitExceeded")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import functools
 import json
 import random
 import sqlite3
@@ -143,6 +144,29 @@ def resolve(db, ctx, name: str, qualifier: str | None, pick: bool = False
     if found is None:
         raise names.not_found(ctx.account, ctx.region, name, qualifier)
     return found[0], found[1], alias
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str):
+    return json.loads(text)
+
+
+def resolve_for_invoke(db, ctx, name: str, qualifier: str | None) -> tuple[dict, dict, int | None]:
+    """(config, code, reserved concurrency) of the version an invocation runs, as
+    `resolve(pick=True)` finds it, in one query when no alias is named.  The documents
+    are parsed once per text and shared: callers must not change them."""
+    if qualifier and names.check_qualifier(qualifier) == "alias":
+        config, code, _ = resolve(db, ctx, name, qualifier, pick=True)
+        return config, code, reserved_of(db, ctx.account, ctx.region, name)
+    row = db.execute("SELECT f.reserved, v.config, v.code FROM lambda_function f LEFT JOIN lambda_version v "
+                     "ON v.account=f.account AND v.region=f.region AND v.name=f.name AND v.version=? "
+                     "WHERE f.account=? AND f.region=? AND f.name=?",
+                     (qualifier or LATEST, ctx.account, ctx.region, name)).fetchone()
+    if row is None:
+        raise names.not_found(ctx.account, ctx.region, name)
+    if row["config"] is None:
+        raise names.not_found(ctx.account, ctx.region, name, qualifier)
+    return _parsed(row["config"]), _parsed(row["code"]), row["reserved"]
 
 
 def rendered(config: dict) -> dict:
