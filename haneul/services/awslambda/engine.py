@@ -85,7 +85,7 @@ class Engine:
         self.max_environments = int(os.environ.get("HANEUL_LAMBDA_MAX_ENVIRONMENTS", "128"))
         self.idle_seconds = float(os.environ.get("HANEUL_LAMBDA_IDLE_SECONDS", "600"))
         self.freed = asyncio.Condition()
-        self.waiting = 0                                # invocations waiting in _spawn for `freed`
+        self.waiting = 0                                # invocations waiting for `freed`
         self.reaper: asyncio.Task | None = None
         self.tasks: set[asyncio.Task] = set()          # async invocations, pollers
         self.pollers: dict[str, asyncio.Task] = {}      # event source mapping UUID -> task
@@ -126,6 +126,20 @@ class Engine:
     async def _invoke(self, spec: FunctionSpec, inv: Invocation) -> Outcome:
         self._start_reaper()
         env = self._idle(spec)
+        # at the host's cap: make room by stopping another function's idle environment, or
+        # wait until one frees, and then take it if it is ours (a warm start, not a new process)
+        while env is None and self.live >= self.max_environments:
+            victim = self._lru_idle()
+            if victim is not None:
+                self._retire(victim)
+                break
+            self.waiting += 1
+            try:
+                async with self.freed:
+                    await self.freed.wait()
+            finally:
+                self.waiting -= 1
+            env = self._idle(spec)
         cold = env is None
         init_log = ""
         if cold:
@@ -134,6 +148,9 @@ class Engine:
                 failed.log = self._compose(spec, inv, env, failed, env.read_log() if env else "", cold=True)
                 if env is not None:
                     self._forget(env)
+                if self.waiting:
+                    async with self.freed:
+                        self.freed.notify()
                 return failed
         inv.deadline = time.time() + spec.timeout
         outcome = await env.run(inv)
@@ -142,7 +159,7 @@ class Engine:
         outcome.log = self._compose(spec, inv, env, outcome, output, cold)
         if env.state == "dead":
             self._forget(env)
-        elif self.waiting:                   # someone waits for an environment to free
+        if self.waiting:                     # someone waits for an environment to free
             async with self.freed:
                 self.freed.notify()
         return outcome
@@ -185,17 +202,6 @@ class Engine:
         return None
 
     async def _spawn(self, spec: FunctionSpec) -> tuple[Environment | None, Outcome | None]:
-        while self.live >= self.max_environments:
-            victim = self._lru_idle()
-            if victim is not None:
-                self._retire(victim)
-                break
-            self.waiting += 1
-            try:
-                async with self.freed:
-                    await self.freed.wait()
-            finally:
-                self.waiting -= 1
         self.live += 1
         env = None
         try:

@@ -174,3 +174,20 @@ def test_warm_invocations_read_only_new_log_output():
             await engine.close()
             store.close()
     asyncio.run(scenario())
+
+
+def test_at_the_environment_cap_queued_invocations_reuse_warm_environments():
+    async def scenario():
+        store = Store(None)
+        engine = Engine(None, store)
+        engine.max_environments = 2
+        spec = _spec(store)
+        try:
+            outs = await asyncio.gather(*[engine.invoke(spec, _inv({"sleep": 0.05}), None, 0) for _ in range(12)])
+            pids = {json.loads(o.payload)["pid"] for o in outs}
+            assert len(pids) == 2 and engine.live == 2          # 10 of them waited for a warm one
+            assert sum(o.init_ms is not None for o in outs) == 2
+        finally:
+            await engine.close()
+            store.close()
+    asyncio.run(scenario())
