@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 
+from haneul.dispatch import request_id     # a random (version 4) UUID, cheaply
 from haneul.errors import AwsError
 from haneul.services.base import decode_token, encode_token, from_epoch
 from haneul.services.stepfunctions import integrations, runner
@@ -63,13 +63,13 @@ class ExecutionOps:
         if sync and machine["type"] != "EXPRESS":
             raise AwsError("StateMachineTypeNotSupported",
                            "This operation is not supported by this type of state machine")
-        name = request.get("name") or str(uuid.uuid4())
+        name = request.get("name") or request_id()
         input_text = request.get("input", "{}")
         input_ = _parse_input(input_text)
         kind = "express" if machine["type"] == "EXPRESS" else "execution"
         arn = f"arn:aws:states:{ctx.region}:{ctx.account}:{kind}:{machine['name']}:{name}"
         if kind == "express":
-            arn += f":{uuid.uuid4()}" if not request.get("name") else ""
+            arn += f":{request_id()}" if not request.get("name") else ""
         row = {"arn": arn, "account": ctx.account, "region": ctx.region, "machine_arn": machine["arn"],
                "name": name, "status": "RUNNING", "input": input_text, "started": ctx.now(),
                "type": machine["type"], "definition": definition, "role_arn": role, "redrive_count": 0,

@@ -45,6 +45,7 @@ class ServiceHost(Host):
         self.ctx = ctx
         self.execution_arn = execution_arn
         self.persist = persist
+        self.history = persist          # EXPRESS keeps no history (nor does AWS)
 
     def now(self) -> float:
         return self.ctx.now()

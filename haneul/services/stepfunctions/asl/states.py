@@ -38,7 +38,7 @@ async def run_state(exe: Execution, frame: Frame, name: str, state: dict, data: 
         entered_id = frame.prev = exe.next_id - 1
     else:
         entered_id = exe.emit(frame, f"{kind}StateEntered", "stateEnteredEventDetails",
-                              {"name": name, "input": compact(data), "inputDetails": {"truncated": False}})
+                              lambda: {"name": name, "input": compact(data), "inputDetails": {"truncated": False}})
     if frame.concurrent:
         await asyncio.sleep(0)
     extra = {"State": {"RetryCount": 0}} if kind == "Task" else None
@@ -46,7 +46,7 @@ async def run_state(exe: Execution, frame: Frame, name: str, state: dict, data: 
     ev = Evaluator(language, scope, data, name)
     try:
         nxt, output, assigned = await _dispatch(exe, frame, name, state, data, ev, kind, entered_at)
-        exe.check_size(name, output)
+        output_text = exe.check_size(name, output)
     except StatesError as err:
         if err.runtime:
             err.cause = (f"An error occurred while executing the state '{name}' (entered at the event "
@@ -64,7 +64,7 @@ async def run_state(exe: Execution, frame: Frame, name: str, state: dict, data: 
     quirk = kind == "Parallel" and frame.concurrent and nxt is None and not frame.map_item
     if kind not in _NO_EXIT and not quirk:
         exe.emit(frame, f"{kind}StateExited", "stateExitedEventDetails",
-                 {"name": name, "output": compact(output), "outputDetails": {"truncated": False}})
+                 lambda: {"name": name, "output": output_text, "outputDetails": {"truncated": False}})
     return nxt, output
 
 

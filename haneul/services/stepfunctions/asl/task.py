@@ -75,7 +75,7 @@ async def run_task(exe: Execution, frame: Frame, name: str, state: dict, data: A
             "resource": resource, "input": compact(params), "inputDetails": {"truncated": False},
             "timeoutInSeconds": timeout, "heartbeatInSeconds": heartbeat}))
     else:
-        exe.emit(frame, "TaskScheduled", "taskScheduledEventDetails", _strip({
+        exe.emit(frame, "TaskScheduled", "taskScheduledEventDetails", lambda: _strip({
             "resourceType": kind, "resource": short, "region": ctx["StateMachine"]["Id"].split(":")[3],
             "parameters": compact(params), "timeoutInSeconds": timeout if "TimeoutSeconds" in state
             or "TimeoutSecondsPath" in state else None, "heartbeatInSeconds": heartbeat}))
@@ -115,16 +115,16 @@ async def run_task(exe: Execution, frame: Frame, name: str, state: dict, data: A
             exe.emit(frame, "TaskFailed", "taskFailedEventDetails",
                      _strip({"resourceType": kind, "resource": short, "error": err.error, "cause": err.cause}))
         raise
-    exe.check_size(name, result)
+    text = exe.check_size(name, result)
     if function:
         exe.emit(frame, "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails",
-                 {"output": compact(result), "outputDetails": {"truncated": False}})
+                 {"output": text, "outputDetails": {"truncated": False}})
     elif activity:
         exe.emit(frame, "ActivitySucceeded", "activitySucceededEventDetails",
-                 {"output": compact(result), "outputDetails": {"truncated": False}})
+                 {"output": text, "outputDetails": {"truncated": False}})
     else:
         exe.emit(frame, "TaskSucceeded", "taskSucceededEventDetails",
-                 {"resourceType": kind, "resource": short, "output": compact(result),
+                 {"resourceType": kind, "resource": short, "output": text,
                   "outputDetails": {"truncated": False}})
     return result
 
