@@ -31,7 +31,7 @@ def protocols_of(meta: dict) -> list[str]:
     return protos
 
 
-def test_every_operation_round_trips(capsys):
+def test_every_operation_round_trips():
     result = rt.Result()
     services = catalog.services()
     operations = 0
@@ -44,12 +44,11 @@ def test_every_operation_round_trips(capsys):
                     continue
                 operations += 1
                 rt.check_operation(name, protocol, op, result)
-    with capsys.disabled():
-        c = result.counts
-        print(f"\nround trip: {len(services)} services, {operations} operation-protocol pairs; "
-              f"requests {c['requests']}, responses {c['responses']}, modeled errors {c['errors']}, "
-              f"routed {c['routed']}, routed to a twin sharing the endpoint {len(result.ambiguous)}, "
-              f"excluded {len(result.excluded)}, failures {len(result.failures)}")
+    c = result.counts
+    print(f"\nround trip: {len(services)} services, {operations} operation-protocol pairs; "
+          f"requests {c['requests']}, responses {c['responses']}, modeled errors {c['errors']}, "
+          f"routed {c['routed']}, routed to a twin sharing the endpoint {len(result.ambiguous)}, "
+          f"excluded {len(result.excluded)}, failures {len(result.failures)}")
     assert not result.failures, "\n".join(result.failures[:50])
     # The counts would collapse if the generator or the codecs stopped doing the work.
     assert c["requests"] > 0.99 * (operations - len(result.excluded))
