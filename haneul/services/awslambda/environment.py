@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import json
 import os
 import shutil
@@ -70,7 +71,8 @@ class Environment:
     def __post_init__(self):
         loop = asyncio.get_running_loop()
         self.ready = loop.create_future()            # first /next: (True, None) or init error
-        self.pending: asyncio.Queue = asyncio.Queue()
+        self.pending: collections.deque = collections.deque()       # invocations not yet handed out
+        self.next_waiter: asyncio.Future | None = None              # a /next long poll waiting
         self.current: Invocation | None = None
         self.exited: asyncio.Task | None = None
         self.log_path = os.path.join(self.folder, "log")
@@ -79,7 +81,9 @@ class Environment:
         self.status_fd: int | None = None
 
     # -- Runtime API -----------------------------------------------------------------------
-    async def handle(self, method: str, target: str, headers: dict, body: bytes):
+    def handle(self, method: str, target: str, headers: dict, body: bytes):
+        """The Runtime API: an answer, or for a /next with nothing pending a future of one
+        (the loopback server writes it when the next invocation arrives)."""
         path = target.split("?", 1)[0]
         if not path.startswith(PREFIX):
             return 404, {}, b'{"errorMessage":"not found"}'
@@ -87,14 +91,10 @@ class Environment:
         if path == "/invocation/next" and method == "GET":
             if not self.ready.done():
                 self.ready.set_result(None)
-            inv: Invocation = await self.pending.get()
-            out = {"Lambda-Runtime-Aws-Request-Id": inv.request_id,
-                   "Lambda-Runtime-Deadline-Ms": str(int(inv.deadline * 1000)),
-                   "Lambda-Runtime-Invoked-Function-Arn": inv.arn,
-                   "Lambda-Runtime-Trace-Id": inv.trace_id}
-            if inv.client_context:
-                out["Lambda-Runtime-Client-Context"] = inv.client_context
-            return 200, out, inv.payload
+            if self.pending:
+                return _next_answer(self.pending.popleft())
+            self.next_waiter = asyncio.get_running_loop().create_future()
+            return self.next_waiter
         if path == "/init/error" and method == "POST":
             self.init_error = (headers.get("lambda-runtime-function-error-type", "Runtime.Unknown"), body)
             if not self.ready.done():
@@ -208,7 +208,12 @@ class Environment:
         inv.future = loop.create_future()
         self.current = inv
         started = time.perf_counter()
-        self.pending.put_nowait(inv)
+        waiter = self.next_waiter
+        if waiter is not None and not waiter.done():
+            self.next_waiter = None
+            waiter.set_result(_next_answer(inv))
+        else:
+            self.pending.append(inv)
         remaining = max(0.0, inv.deadline - time.time())
         # one future settles the invocation: the runtime's /response or /error, the process's
         # exit, or the deadline (cheaper than asyncio.wait on every warm invocation)
@@ -310,6 +315,16 @@ class Environment:
 
     def remove_files(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _next_answer(inv: Invocation) -> tuple[int, dict, bytes]:
+    out = {"Lambda-Runtime-Aws-Request-Id": inv.request_id,
+           "Lambda-Runtime-Deadline-Ms": str(int(inv.deadline * 1000)),
+           "Lambda-Runtime-Invoked-Function-Arn": inv.arn,
+           "Lambda-Runtime-Trace-Id": inv.trace_id}
+    if inv.client_context:
+        out["Lambda-Runtime-Client-Context"] = inv.client_context
+    return 200, out, inv.payload
 
 
 def _exit_doc(request_id: str | None, code: int | None) -> bytes:
