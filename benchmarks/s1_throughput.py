@@ -9,6 +9,7 @@ Starts Haneul (`--ephemeral --log-level warning`, or with a scratch data directo
 - `s1`: POST to the REST API's invoke URL (`/_aws/execute-api/{api}/prod/orders`):
   API Gateway (AWS integration, VTL) -> StartSyncExecution of the EXPRESS machine ->
   Lambda validator -> DynamoDB putItem -> response template.  Rotating order bodies.
+- `s1http` (opt-in): the same through the HTTP API's StepFunctions-StartSyncExecution route.
 - `sync`: StartSyncExecution of a 5-state Pass/Choice EXPRESS machine alone
   (benchmarks/ops_stepfunctions.py's machine), signed like boto3.
 - `invoke`: Lambda Invoke (RequestResponse) of a warm Python hello function.
@@ -92,13 +93,15 @@ def plain(url: str, path: str, body: bytes, method: str = "POST") -> RawRequest:
 def targets(url: str, wanted: list[str]) -> dict[str, tuple[list[RawRequest], callable]]:
     ep = Endpoint(url)
     out = {}
-    if "s1" in wanted:
+    if "s1" in wanted or "s1http" in wanted:
         made = s1_setup.setup(url)
-        path = made["rest_url"][len(url):]
         bodies = [json.dumps({"orderId": f"o-{i}", "item": ("tea", "coffee", "cake")[i % 3], "qty": 1 + i % 5})
                   for i in range(32)]
-        out["s1"] = ([plain(url, path, b.encode()) for b in bodies],
-                     lambda body: None if b'"ACCEPTED"' in body else f"unexpected: {body[:200]!r}")
+        for name, key in (("s1", "rest_url"), ("s1http", "http_url")):
+            if name in wanted:
+                path = made[key][len(url):]
+                out[name] = ([plain(url, path, b.encode()) for b in bodies],
+                             lambda body: None if b'ACCEPTED' in body else f"unexpected: {body[:200]!r}")
     if "sync" in wanted:
         sfn = ep.client("stepfunctions", inject_host_prefix=False)
         arn = sfn.create_state_machine(name="bench-s1-sync", definition=json.dumps(SYNC_MACHINE),
@@ -132,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--targets", default="s1,sync,invoke,mock")
     p.add_argument("--connections", default="1,8,64")
     p.add_argument("--duration", type=float, default=3.0)
-    p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument("--warmup", type=float, default=2.0,
+                   help="seconds at the highest connection count before measuring (Lambda environments start)")
     p.add_argument("--endpoint", help="a running server (else one is started)")
     p.add_argument("--cpus-server", help="taskset CPUs for the started server, e.g. 0")
     p.add_argument("--cpus-wrk", help="taskset CPUs for wrk, e.g. 1")
