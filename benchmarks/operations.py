@@ -153,6 +153,12 @@ OPERATIONS: dict[str, Operation] = {
         "ssm", "GetParameter", lambda ctx, i: {"Name": ctx["name"]},
         setup=_parameter, check=_parameter_value,
     ),
+    # The baseline for @100k, measured right before it: the machine's speed drifts over minutes.
+    "sqs.SendMessage@0": Operation(
+        "sqs", "SendMessage", _send_message_params, setup=_empty_queue,
+        variants=MESSAGE_VARIANTS, connections=(8,), servers=("haneul",),
+        description="as sqs.SendMessage at 8 connections, just before sqs.SendMessage@100k",
+    ),
     "sqs.SendMessage@100k": Operation(
         "sqs", "SendMessage", _send_message_params, setup=_queue_with_backlog,
         variants=MESSAGE_VARIANTS, connections=(8,), servers=("haneul",),

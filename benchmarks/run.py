@@ -373,7 +373,7 @@ def tables(results: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
                      f"{r.get('idle_rss_mb', 0):.1f}", f"{r.get('rss_after_mb', 0):.1f}"])
     out.append(("start and memory", header, rows))
     backlog = _best(results, "haneul", "sqs.SendMessage@100k", 8)
-    empty = _best(results, "haneul", "sqs.SendMessage", 8)
+    empty = _best(results, "haneul", "sqs.SendMessage@0", 8) or _best(results, "haneul", "sqs.SendMessage", 8)
     if backlog and empty:
         out.append(("haneul SendMessage, 8 connections: 100,000 queued vs empty queue",
                     ["queue", "req/s", "p50 ms", "p99 ms", "ratio"],
