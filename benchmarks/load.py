@@ -363,14 +363,18 @@ def measure_operation(
                 run = run_wrk(endpoint.url, requests, connections, duration, cpus=client_cpus)
             run["cpu"] = cpu.result
             run["attempt"] = attempt + 1
+            if server_pids is None:  # the server's CPU is not told apart from others'
+                cpu.result = {"client_cores": cpu.result["client_cores"]}
+                break
             if cpu.result["other_cores"] <= BUSY_CORES or attempt == retry_busy:
                 break
             log(f"    {name} c={connections}: other processes used {cpu.result['other_cores']} "
                 f"cores during the run; repeating it")
             if wait_quiet:
                 wait_quiet()
-        note += f"; cores: server {cpu.result['server_cores']}, client {cpu.result['client_cores']}"
-        if cpu.result["other_cores"] > BUSY_CORES:
+        if server_pids is not None:
+            note += f"; cores: server {cpu.result['server_cores']}, client {cpu.result['client_cores']}"
+        if cpu.result.get("other_cores", 0) > BUSY_CORES:
             note += f"; BUSY: other processes used {cpu.result['other_cores']} cores"
         run["verify"] = checked
         after = verify(requests[:1], op)  # still answering as it should after the load?
@@ -400,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", default=",".join(map(str, CONNECTION_LEVELS)))
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per run")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--server-pid", type=int,
+                        help="the server's PID: report its CPU and flag runs other processes disturbed")
     args = parser.parse_args(argv)
     if not wrk_available():
         parser.error("wrk is not installed: run benchmarks/peers.sh setup (or apt-get install wrk)")
@@ -409,8 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         if name not in OPERATIONS:
             parser.error(f"unknown operation {name!r}")
         print(f"  {name}", file=sys.stderr)
+        pids = (lambda: [args.server_pid]) if args.server_pid else None
         results.append(measure_operation(args.endpoint, name, OPERATIONS[name], levels, args.duration,
-                                         log=lambda m: print(m, file=sys.stderr)))
+                                         log=lambda m: print(m, file=sys.stderr), server_pids=pids))
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
