@@ -190,7 +190,7 @@ async def _pipeline(ctx, owner, req, dep, stage, incoming, context, variables, p
     integration = method["methodIntegration"]
     timeout = (integration.get("timeoutInMillis") or 29000) / 1000.0
     try:
-        response = await asyncio.wait_for(
+        response = await _within(
             _integrate(ctx, owner, integration, incoming, resource, path_params, params, variables, context,
                        api, body_text), timeout)
     except asyncio.TimeoutError:
@@ -510,3 +510,15 @@ def gateway_response(dep, g: Gateway, context: dict, variables: dict, incoming: 
 def _plain(status: int, doc: dict, request_id: str, error_type: str) -> HttpResponse:
     return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type),
                                  ("x-amzn-RequestId", request_id)], orjson.dumps(doc))
+
+
+_timeout = getattr(asyncio, "timeout", None)
+
+
+async def _within(awaitable, seconds: float):
+    """`await awaitable`, or asyncio.TimeoutError after `seconds`.  asyncio.timeout (3.11+)
+    runs it in the current task; wait_for would start a task per call."""
+    if _timeout is None:
+        return await asyncio.wait_for(awaitable, seconds)
+    async with _timeout(seconds):
+        return await awaitable

@@ -222,8 +222,8 @@ async def _route(ctx, owner, req, dep: Compiled, stage: dict, api_id: str, path:
         raise Fail(500, "Internal Server Error")
     timeout = (integration.get("TimeoutInMillis") or 30000) / 1000.0
     try:
-        return await asyncio.wait_for(_integrate(ctx, owner, req, dep, doc, integration, incoming, stage, path,
-                                                 prefix, path_params, authorizer_ctx), timeout)
+        return await _within(_integrate(ctx, owner, req, dep, doc, integration, incoming, stage, path,
+                                        prefix, path_params, authorizer_ctx), timeout)
     except asyncio.TimeoutError:
         raise Fail(503, "Service Unavailable") from None
     except integrations.IntegrationError as e:
@@ -550,3 +550,15 @@ def _response_parameters(resp: HttpResponse, integration: dict, req, incoming, a
             resp.headers = [(k, v) for k, v in resp.headers if k.lower() != name.lower()]
         resp.headers.append((name, value))
     return resp
+
+
+_timeout = getattr(asyncio, "timeout", None)
+
+
+async def _within(awaitable, seconds: float):
+    """`await awaitable`, or asyncio.TimeoutError after `seconds`.  asyncio.timeout (3.11+)
+    runs it in the current task; wait_for would start a task per call."""
+    if _timeout is None:
+        return await asyncio.wait_for(awaitable, seconds)
+    async with _timeout(seconds):
+        return await awaitable

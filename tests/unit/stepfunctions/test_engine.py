@@ -128,3 +128,21 @@ def test_function_arn_resource_records_lambda_function_events():
     assert exe.events[2]["lambdaFunctionScheduledEventDetails"]["resource"] == fn
     exe, out = run(ok, {}, ManualHost(tasks={fn: lambda call: StatesError("Boom", "{}")}))
     assert out.error == "Boom" and exe.events[4]["type"] == "LambdaFunctionFailed"
+
+
+def test_task_timeout_on_a_real_clock_and_history_only_when_kept():
+    from haneul.services.stepfunctions.asl.host import Host
+
+    class SlowHost(Host):
+        history = False                 # as an EXPRESS execution's host: events numbered, not built
+
+        async def call_task(self, call):
+            await asyncio.sleep(5)
+
+    d = {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "TimeoutSeconds": 1,
+              "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.err", "Next": "P"}], "End": True},
+        "P": {"Type": "Pass", "End": True}}}
+    exe, out = run(d, {"x": 1}, host=SlowHost())
+    assert out.status == "SUCCEEDED" and out.output == {"x": 1, "err": {"Error": "States.Timeout"}}
+    assert exe.events == [] and exe.next_id > 5

@@ -89,7 +89,7 @@ async def run_task(exe: Execution, frame: Frame, name: str, state: dict, data: A
         pending = exe.host.call_task(call)
         if exe.host.realtime and timeout is not None:
             try:
-                result = await asyncio.wait_for(pending, timeout)
+                result = await _within(pending, timeout)
             except asyncio.TimeoutError:
                 raise StatesError("States.Timeout", None) from None
         else:
@@ -131,3 +131,15 @@ async def run_task(exe: Execution, frame: Frame, name: str, state: dict, data: A
 
 def _strip(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
+
+
+_timeout = getattr(asyncio, "timeout", None)
+
+
+async def _within(awaitable, seconds: float):
+    """`await awaitable`, or asyncio.TimeoutError after `seconds`.  asyncio.timeout (3.11+)
+    runs it in the current task; wait_for would start a task per call."""
+    if _timeout is None:
+        return await asyncio.wait_for(awaitable, seconds)
+    async with _timeout(seconds):
+        return await awaitable
