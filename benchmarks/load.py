@@ -411,9 +411,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("wrk is not installed: run benchmarks/peers.sh setup (or apt-get install wrk)")
     levels = tuple(int(c) for c in args.connections.split(","))
     results = []
-    for name in filter(None, args.ops.split(",")):
-        if name not in OPERATIONS:
-            parser.error(f"unknown operation {name!r}")
+    import operations
+    tokens = [t for t in args.ops.split(",") if t]
+    for name in operations.unknown(tokens):
+        parser.error(f"unknown operation {name!r}")
+    for name in operations.select(tokens):
         print(f"  {name}", file=sys.stderr)
         pids = (lambda: [args.server_pid]) if args.server_pid else None
         results.append(measure_operation(args.endpoint, name, OPERATIONS[name], levels, args.duration,

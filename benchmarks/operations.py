@@ -10,11 +10,14 @@ context its setup returned, and may check the verifying response's body. A later
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
+import sys
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 MESSAGE_VARIANTS = 16
@@ -165,3 +168,46 @@ OPERATIONS: dict[str, Operation] = {
         description="as sqs.SendMessage, on a queue holding 100,000 messages",
     ),
 }
+
+
+def _merge_service_modules() -> None:
+    """Other services' entries live beside this file in ops_<service>.py, each with its own
+    OPERATIONS table; merge them after the foundation's. A module that fails to import is
+    reported and left out, so one broken module does not stop the harness."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    this = sys.modules[__name__]
+    for alias in ("operations", "benchmarks.operations"):  # one module, however imported
+        sys.modules.setdefault(alias, this)
+    for module in sorted(p.stem for p in Path(here).glob("ops_*.py")):
+        try:
+            entries = importlib.import_module(module).OPERATIONS
+        except Exception as exc:  # noqa: BLE001 - anything a half-written module raises
+            print(f"benchmarks: {module}.py left out: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        for name, op in entries.items():
+            OPERATIONS.setdefault(name, op)
+
+
+def select(tokens: list[str], server: str | None = None) -> list[str]:
+    """Operation names from `--ops` tokens: an exact name is taken as asked; a service prefix
+    (`sqs`, `dynamodb`) stands for that service's default operations for `server`."""
+    family = server.split("-")[0] if server else None  # haneul-quiet runs what haneul runs
+    chosen = []
+    for token in tokens:
+        if token in OPERATIONS:
+            chosen.append(token)
+            continue
+        chosen += [n for n, o in OPERATIONS.items()
+                   if n.split(".")[0] == token and o.default
+                   and (family is None or o.servers is None or family in o.servers)]
+    return list(dict.fromkeys(chosen))
+
+
+def unknown(tokens: list[str]) -> list[str]:
+    services = {n.split(".")[0] for n in OPERATIONS}
+    return [t for t in tokens if t not in OPERATIONS and t not in services]
+
+
+_merge_service_modules()

@@ -32,6 +32,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import load  # noqa: E402
+import operations  # noqa: E402
 from operations import OPERATIONS  # noqa: E402
 
 PEERS_BIN = HERE / ".peers" / "venv" / "bin"
@@ -271,7 +272,7 @@ def measure_all(servers: list[str], args: argparse.Namespace, log_dir: Path,
 
 def selected_ops(args: argparse.Namespace, server: str) -> list[str]:
     if args.ops:
-        return args.ops
+        return operations.select(args.ops, server)
     family = server.split("-")[0]  # haneul-quiet runs what haneul runs
     return [n for n, o in OPERATIONS.items() if o.default and (o.servers is None or family in o.servers)]
 
@@ -411,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", default=",".join(DEFAULT_SERVERS),
                         help=f"from: {', '.join(SERVERS)} (default: {', '.join(DEFAULT_SERVERS)})")
-    parser.add_argument("--ops", default="", help=f"from: {', '.join(OPERATIONS)} (default: the usual set)")
+    parser.add_argument("--ops", default="",
+                        help=f"names or service prefixes (sqs,ssm) from: {', '.join(OPERATIONS)} "
+                             "(default: every operation marked default)")
     parser.add_argument("--connections", default=",".join(map(str, load.CONNECTION_LEVELS)))
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per operation")
@@ -432,9 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     args.server_cpus, args.client_cpus = ("0", "1") if args.pin else (None, None)
     args.levels = tuple(int(c) for c in args.connections.split(","))
     args.ops = [o for o in args.ops.split(",") if o]
-    for op in args.ops:
-        if op not in OPERATIONS:
-            parser.error(f"unknown operation {op!r}; known: {', '.join(OPERATIONS)}")
+    for op in operations.unknown(args.ops):
+        parser.error(f"unknown operation {op!r}; known: {', '.join(OPERATIONS)}")
     if not load.wrk_available():
         parser.error("wrk is not installed: run benchmarks/peers.sh setup")
     servers = []
