@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import urllib.request
 
 from haneul import __version__
 from haneul.config import Config
@@ -79,6 +77,7 @@ def _endpoint(args) -> str:
 
 
 def _status(args) -> int:
+    import urllib.request
     url = _endpoint(args) + "/_haneul/health"
     try:
         with urllib.request.urlopen(url, timeout=2) as r:

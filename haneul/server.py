@@ -25,6 +25,7 @@ class App:
         self.dispatcher: Dispatcher | None = None
         self.started = time.time()
         self.engines: list[str] = []
+        self.access_log: AccessLog | None = None
         self.internal = {
             "/_haneul/health": self.health,
             "/_localstack/health": self.health,
@@ -37,6 +38,8 @@ class App:
         if self.store is None:
             self.store = Store(None if self.config.ephemeral else self.config.data_dir)
             self.dispatcher = Dispatcher(self.store, self)
+        if self.access_log is None and access_log.isEnabledFor(logging.INFO):
+            self.access_log = AccessLog(access_log)
 
     async def start_engines(self) -> None:
         """Background work of services (resuming workflows, pollers, sweeps), for the
@@ -85,6 +88,8 @@ class App:
         self.engines.clear()
 
     def close(self) -> None:
+        if self.access_log is not None:
+            self.access_log.flush()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -154,9 +159,9 @@ class App:
             async for chunk in payload:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info("%s %s %s %d %.1fms", service, operation, ctx.account, resp.status,
-                            (time.perf_counter() - started) * 1000)
+        if self.access_log is not None:
+            self.access_log.add(service, operation, ctx.account, resp.status,
+                                (time.perf_counter() - started) * 1000)
 
     # -- introspection -----------------------------------------------------------------
     async def health(self, method: str):
@@ -172,6 +177,43 @@ class App:
             return 405, {"message": "use POST to reset all state"}
         self.store.reset()
         return 200, {"status": "reset"}
+
+
+class AccessLog:
+    """One line per request (service, operation, account, status, milliseconds), written
+    in batches: going through `logging` and a write per request cost a quarter of the
+    throughput of a small call.  Lines reach the log within 0.2 s, and at shutdown."""
+
+    def __init__(self, logger: logging.Logger):
+        self.logger = logger
+        self.lines: list[str] = []
+        self.scheduled = False
+        self._second = -1
+        self._stamp = ""
+
+    def add(self, service, operation, account, status, ms) -> None:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%H:%M:%S", time.localtime(now))
+        self.lines.append(f"{self._stamp} I haneul.request: {service} {operation} {account} {status} {ms:.1f}ms")
+        if len(self.lines) >= 256:
+            self.flush()
+        elif not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_later(0.2, self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        if not self.lines:
+            return
+        text, self.lines = "\n".join(self.lines) + "\n", []
+        for handler in self.logger.handlers or logging.getLogger().handlers:
+            stream = getattr(handler, "stream", None)
+            if stream is not None:
+                stream.write(text)
+                stream.flush()
+                return
 
 
 async def _send(send, status: int, headers: list, body: bytes) -> None:

@@ -21,7 +21,6 @@ from haneul.context import RequestContext
 from haneul.errors import AwsError
 from haneul.services.base import Service, from_epoch
 from haneul.services.sts import authorization_message, credentials, iam_records, session_policy
-from haneul.services.sts import web_identity_token
 from haneul.services.sts.session_policy import validation_error
 
 DEFAULT_ACCOUNT = "000000000000"
@@ -336,6 +335,8 @@ class Sts(Service):
         return {"Credentials": self._credentials(record), "AssumedPrincipal": grant["principal_arn"]}
 
     def get_web_identity_token(self, ctx: RequestContext, request: dict) -> dict:
+        # imported here: signing loads `cryptography` (~9 MB), which no other STS call needs
+        from haneul.services.sts import web_identity_token
         caller = self._caller_for(ctx, "GetWebIdentityToken")
         algorithm = request["SigningAlgorithm"]
         if algorithm not in ("RS256", "ES384"):
