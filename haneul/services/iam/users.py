@@ -10,6 +10,21 @@ from haneul.services.iam.entities import (LIMITS, caller_user_name, group_shape,
 from haneul.services.iam.paging import page, page_entities
 
 
+def _rename(ctx, rec, kind: str, label: str, name: str, new_name: str | None,
+            new_path: str | None) -> tuple[str, str]:
+    """UpdateUser/UpdateGroup: a new name (unique ignoring case) and/or path, and the ARN
+    that follows from them.  Returns (old name, new name)."""
+    entity = require(rec, kind, name)
+    old = entity["name"]
+    new_name = new_name or old
+    if new_name.lower() != old.lower() and rec.get(kind, new_name) is not None:
+        raise errors.already_exists(f"{label} with name {new_name} already exists.")
+    entity["name"], entity["path"] = new_name, new_path or entity["path"]
+    entity["arn"] = ids.arn(ctx.account, kind, new_name, entity["path"])
+    rec.save(kind, entity, old)
+    return old, new_name
+
+
 def rename_user_references(rec, old_key: str, new_key: str) -> None:
     for sql in ("UPDATE iam_member SET user_key=? WHERE account=? AND region=? AND user_key=?",
                 "UPDATE iam_attached SET key=? WHERE account=? AND region=? AND kind='user' AND key=?",
@@ -51,14 +66,8 @@ class Users:
 
     def update_user(self, ctx: RequestContext, request: dict) -> dict:
         rec = records(ctx)
-        user = require(rec, "user", request["UserName"])
-        old = user["name"]
-        new_name = request.get("NewUserName") or old
-        if new_name.lower() != old.lower() and rec.get("user", new_name) is not None:
-            raise errors.already_exists(f"User with name {new_name} already exists.")
-        user["name"], user["path"] = new_name, request.get("NewPath") or user["path"]
-        user["arn"] = ids.arn(ctx.account, "user", new_name, user["path"])
-        rec.save("user", user, old)
+        old, new_name = _rename(ctx, rec, "user", "User", request["UserName"],
+                                request.get("NewUserName"), request.get("NewPath"))
         if new_name.lower() != old.lower():
             rename_user_references(rec, old.lower(), new_name.lower())
         return {}
@@ -145,14 +154,8 @@ class Users:
 
     def update_group(self, ctx: RequestContext, request: dict) -> dict:
         rec = records(ctx)
-        group = require(rec, "group", request["GroupName"])
-        old = group["name"]
-        new_name = request.get("NewGroupName") or old
-        if new_name.lower() != old.lower() and rec.get("group", new_name) is not None:
-            raise errors.already_exists(f"Group with name {new_name} already exists.")
-        group["name"], group["path"] = new_name, request.get("NewPath") or group["path"]
-        group["arn"] = ids.arn(ctx.account, "group", new_name, group["path"])
-        rec.save("group", group, old)
+        old, new_name = _rename(ctx, rec, "group", "Group", request["GroupName"],
+                                request.get("NewGroupName"), request.get("NewPath"))
         if new_name.lower() != old.lower():
             for sql in ("UPDATE iam_member SET group_key=? WHERE account=? AND region=? AND group_key=?",
                         "UPDATE iam_attached SET key=? WHERE account=? AND region=? AND kind='group' AND key=?",

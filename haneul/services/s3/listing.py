@@ -125,6 +125,12 @@ def _owner(row) -> dict:
     return storage.owner(row["owner"])
 
 
+def _entries(entries, enc, owner: bool) -> dict:
+    """A listing page's Contents and CommonPrefixes (None when empty, so they are omitted)."""
+    return {"Contents": [_content(r, enc, owner) for kind, r in entries if kind == "key"] or None,
+            "CommonPrefixes": [{"Prefix": enc(p)} for kind, p in entries if kind == "prefix"] or None}
+
+
 def _content(row, enc, fetch_owner: bool) -> dict:
     out = {"Key": enc(row["key"]), "LastModified": from_epoch(round(row["modified"], 3)), "ETag": row["etag"],
            "Size": row["size"], "StorageClass": row["storage_class"]}
@@ -149,8 +155,7 @@ class ListingOperations:
         out = {"Name": bucket["name"], "Prefix": enc(prefix), "Marker": enc(marker), "MaxKeys": limit,
                "IsTruncated": truncated, "EncodingType": request.get("EncodingType"),
                "Delimiter": enc(delim) if delim else None,
-               "Contents": [_content(r, enc, True) for kind, r in entries if kind == "key"] or None,
-               "CommonPrefixes": [{"Prefix": enc(p)} for kind, p in entries if kind == "prefix"] or None}
+               **_entries(entries, enc, True)}
         if truncated and delim and entries:
             kind, last = entries[-1]
             out["NextMarker"] = enc(last if kind == "prefix" else last["key"])
@@ -176,9 +181,7 @@ class ListingOperations:
                "IsTruncated": truncated, "EncodingType": request.get("EncodingType"),
                "Delimiter": enc(delim) if delim else None, "ContinuationToken": token,
                "StartAfter": enc(request["StartAfter"]) if request.get("StartAfter") else None,
-               "Contents": [_content(r, enc, bool(request.get("FetchOwner")))
-                            for kind, r in entries if kind == "key"] or None,
-               "CommonPrefixes": [{"Prefix": enc(p)} for kind, p in entries if kind == "prefix"] or None}
+               **_entries(entries, enc, bool(request.get("FetchOwner")))}
         if truncated and entries:
             kind, last = entries[-1]
             resume = last["key"] if kind == "key" else last
