@@ -1,8 +1,10 @@
 """Amazon S3.  `start(app)` / `stop(app)` run S3's background work: a periodic sweep that
-applies lifecycle rules (expirations, aborted uploads) and removes leftover temp files.
+applies lifecycle rules (expirations, transitions, aborted uploads), completes and expires
+restores of archived objects, and removes leftover temp files.
 
 The interval is HANEUL_S3_SWEEP_SECONDS (default 60); `lifecycle.sweep(store, now)` is the
-same pass with an explicit clock, for tests.
+same pass with an explicit clock, for tests.  A restore's completion is also checked when it
+falls due (`complete_restores`), so its notification does not wait for the next sweep.
 """
 
 from __future__ import annotations
@@ -28,6 +30,19 @@ async def sweep_once(app, now: float | None = None) -> list:
     store = app.store
     events = await asyncio.to_thread(lifecycle.sweep, store, now)
     await asyncio.to_thread(lifecycle.clean_temp_files, store, now)
+    if events and getattr(app, "dispatcher", None) is not None:
+        _notify(app, events)
+    return events
+
+
+async def complete_restores(app, now: float | None = None) -> list:
+    """The restore part of the sweep alone, run when a restore falls due."""
+    from haneul.services.s3 import lifecycle
+    try:
+        events = await asyncio.to_thread(lifecycle.sweep_restores, app.store, now)
+    except Exception:
+        log.exception("completing S3 restores failed")
+        return []
     if events and getattr(app, "dispatcher", None) is not None:
         _notify(app, events)
     return events

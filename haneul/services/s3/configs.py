@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from haneul.errors import AwsError
-from haneul.services.s3 import access, storage
+from haneul.services.s3 import access, storage, transitions
 from haneul.services.s3.storage import get_bucket
 
 # kind -> (request member holding the document, error when absent or None for a default)
@@ -101,13 +101,17 @@ class ConfigOperations:
         for r in rules:
             if r.get("Status") not in ("Enabled", "Disabled"):
                 raise _malformed()
+        transitions.check(rules)
+        # kept in the stored document: the sweep reads it, GET answers it (a header member)
+        minimum = request.get("TransitionDefaultMinimumObjectSize") or "all_storage_classes_128K"
+        request = {**request, "LifecycleConfiguration": {**request["LifecycleConfiguration"],
+                                                         "TransitionDefaultMinimumObjectSize": minimum}}
         self._put_simple(ctx, request, "lifecycle", "s3:PutLifecycleConfiguration")
-        return {"TransitionDefaultMinimumObjectSize": request.get("TransitionDefaultMinimumObjectSize")
-                or "all_storage_classes_128K"}
+        return {"TransitionDefaultMinimumObjectSize": minimum}
 
     def get_bucket_lifecycle_configuration(self, ctx, request):
         doc = self._get_simple(ctx, request, "lifecycle", "s3:GetLifecycleConfiguration")
-        return {**doc, "TransitionDefaultMinimumObjectSize": "all_storage_classes_128K"}
+        return {"TransitionDefaultMinimumObjectSize": "all_storage_classes_128K", **doc}
 
     def delete_bucket_lifecycle(self, ctx, request):
         return self._delete_simple(ctx, request, "lifecycle", "s3:PutLifecycleConfiguration")

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from haneul.errors import AwsError
 from haneul.services.base import from_epoch
-from haneul.services.s3 import access, bodies, conditions, storage
+from haneul.services.s3 import access, bodies, conditions, restore, storage
 from haneul.services.s3.objects import (HEADER_FIELDS, check_metadata, find_version, lock_fields,
                                         object_headers, tags_from_header, write_version)
 from haneul.services.s3.storage import get_bucket
@@ -43,9 +43,7 @@ class CopyOperations:
             access.check(ctx, db, sbucket, "s3:GetObject", src_key)
             src = find_version(db, sbucket, src_key, src_version, for_read=True)
             conditions.check_read(request, src, prefix="CopySource")
-            if src["storage_class"] in ("GLACIER", "DEEP_ARCHIVE"):
-                raise AwsError("InvalidObjectState", "Operation is not valid for the source object's storage "
-                               "class", status=403, StorageClass=src["storage_class"])
+            restore.check_readable(src, ctx.now(), source=True)
             same = (bucket_name == src_bucket and key == src_key and src_version in (None, src["version_id"]))
             changes = (directive == "REPLACE" or request.get("StorageClass") or request.get("WebsiteRedirectLocation")
                        or request.get("ServerSideEncryption") or request.get("SSEKMSKeyId"))

@@ -21,7 +21,7 @@ import logging
 import os
 import time
 
-from haneul.services.s3 import storage
+from haneul.services.s3 import restore, storage, transitions
 
 log = logging.getLogger("haneul.s3.lifecycle")
 DAY = 86400.0
@@ -236,7 +236,18 @@ def sweep(store, now: float | None = None) -> list[tuple]:
             if bucket is None or not rules:
                 continue
             _expire_bucket(db, bucket, rules, now, events)
+            transitions.apply(db, bucket, rules, storage.config(db, name, "lifecycle"), now, events)
+    events += sweep_restores(store, now)
     storage.collect_garbage(store)
+    return events
+
+
+def sweep_restores(store, now: float | None = None) -> list[tuple]:
+    """Restores that completed or whose copy expired: their events (see restore.py)."""
+    now = time.time() if now is None else now
+    events: list = []
+    with store.transaction() as db:
+        restore.sweep(db, now, events)
     return events
 
 

@@ -13,7 +13,7 @@ import secrets
 
 from haneul.errors import AwsError
 from haneul.services.base import from_epoch
-from haneul.services.s3 import access, bodies, checksums, conditions, storage
+from haneul.services.s3 import access, bodies, checksums, conditions, restore, storage
 from haneul.services.s3.objects import (check_metadata, find_version, lock_fields, object_headers,
                                         tags_from_header, write_version)
 from haneul.services.s3.storage import get_bucket
@@ -131,6 +131,7 @@ class MultipartOperations:
             access.check(ctx, db, sbucket, "s3:GetObject", src_key)
             src = find_version(db, sbucket, src_key, src_version, for_read=True)
             conditions.check_read(request, src, prefix="CopySource")
+            restore.check_readable(src, ctx.now(), source=True)
             manifest = json.loads(src["data"])
             size = src["size"]
         start, end = 0, size

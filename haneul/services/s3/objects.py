@@ -10,13 +10,12 @@ from urllib.parse import parse_qsl
 
 from haneul.errors import AwsError
 from haneul.services.base import from_epoch
-from haneul.services.s3 import access, bodies, conditions, storage
+from haneul.services.s3 import access, bodies, conditions, restore, storage
 from haneul.services.s3.storage import get_bucket
 
 HEADER_FIELDS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage",
                  "CacheControl", "Expires", "WebsiteRedirectLocation", "ServerSideEncryption",
                  "SSEKMSKeyId", "BucketKeyEnabled")
-ARCHIVED = ("GLACIER", "DEEP_ARCHIVE")
 
 
 def http_date(t: float) -> str:
@@ -258,10 +257,12 @@ class ObjectOperations:
                      request=request)
         row = find_version(db, bucket, key, request.get("VersionId"), for_read=True)
         conditions.check_read(request, row)
-        if row["storage_class"] in ARCHIVED and not head:
-            raise AwsError("InvalidObjectState", "The operation is not valid for the object's storage class",
-                           status=403, StorageClass=row["storage_class"])
+        if not head:
+            restore.check_readable(row, ctx.now())
         out = describe(row, bucket, request, head)
+        restored = restore.header(row, ctx.now())
+        if restored:
+            out["Restore"] = restored
         expiration = expiration_of(db, bucket["name"], key, row["size"], None, row["modified"], row)
         if expiration:
             out["Expiration"] = expiration

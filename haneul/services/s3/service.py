@@ -20,12 +20,13 @@ from haneul.services.s3.multipart import MultipartOperations
 from haneul.services.s3.notifications import NotificationOperations
 from haneul.services.s3.objectmeta import ObjectMetaOperations
 from haneul.services.s3.objects import ObjectOperations
+from haneul.services.s3.restore import SCHEMA as _RESTORE_SCHEMA, RestoreOperations
 from haneul.services.s3.storage import SCHEMA as _SCHEMA
 
 
 class S3(BucketOperations, ObjectOperations, CopyOperations, ListingOperations, MultipartOperations,
-         ObjectMetaOperations, AclOperations, ConfigOperations, NotificationOperations, Service):
-    SCHEMA = _SCHEMA + [ACCOUNT_PAB_SCHEMA]
+         ObjectMetaOperations, RestoreOperations, AclOperations, ConfigOperations, NotificationOperations, Service):
+    SCHEMA = _SCHEMA + [ACCOUNT_PAB_SCHEMA, _RESTORE_SCHEMA]
     NAMESPACE = "s3"
     # S3 answers malformed arguments with InvalidArgument, not a coral ValidationException
     VALIDATION_ERROR = "InvalidArgument"

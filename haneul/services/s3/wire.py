@@ -114,6 +114,8 @@ class S3Xml(RestXml):
         if op.name == "GetBucketLocation" and not resp.body:
             resp.body = self.write_body(op.output, output, payload_root=False)
             resp.headers.append(("Content-Type", "application/xml"))
+        if op.name == "RestoreObject" and output.get("Accepted"):
+            resp.status = 202                    # a restore started (200: the copy was already there)
         if op.name in ("GetObject", "HeadObject") and output.get("ContentRange") and resp.status == 200:
             resp.status = 206
         if op.name == "GetObject" and resp.status in (200, 206) and not _has(resp, "content-type"):
