@@ -179,7 +179,10 @@ def test_aws_managed_policies(iam):
     for required in ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "AmazonS3ReadOnlyAccess",
                      "AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole",
                      "AWSLambdaDynamoDBExecutionRole", "AWSLambdaRole", "AWSStepFunctionsFullAccess",
-                     "AmazonSNSFullAccess", "AWSXRayDaemonWriteAccess"):
+                     "AmazonSNSFullAccess", "AWSXRayDaemonWriteAccess", "ReadOnlyAccess", "SecurityAudit",
+                     "AmazonS3FullAccess", "AmazonDynamoDBFullAccess", "AWSLambda_FullAccess",
+                     "AmazonSQSFullAccess", "CloudWatchLogsFullAccess", "AWSLambdaSQSQueueExecutionRole",
+                     "AWSStepFunctionsConsoleFullAccess", "AWSStepFunctionsReadOnlyAccess"):
         assert required in names
     admin = iam.call("get_policy", {"PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})["Policy"]
     version = iam.call("get_policy_version", {"PolicyArn": admin["Arn"], "VersionId": admin["DefaultVersionId"]})
@@ -198,21 +201,30 @@ def test_aws_managed_policies(iam):
 
 
 def test_managed_policy_data_is_what_the_generator_writes():
-    """The committed JSON is exactly what build_managed_policies.py writes from AWS's pages,
-    and every entry names the AWS page it came from."""
+    """The committed JSON is exactly what build_managed_policies.py writes from AWS's pages
+    and archived GetPolicyVersion answers, and every entry names where it came from."""
     from haneul.services.iam.data import build_managed_policies as build
     with open(build.OUT, encoding="utf-8") as f:
         assert f.read() == build.render()
     data = json.loads(build.render())
     for name, p in data.items():
-        assert p["Source"].startswith("https://docs.aws.amazon.com/"), name
+        assert re.match(r"https://docs\.aws\.amazon\.com/|https://github\.com/zoph-io/MAMIP/blob/[0-9a-f]{40}/policies/"
+                        + re.escape(name) + "$", p["Source"]), name
         assert p["Document"]["Version"] == "2012-10-17"
-    assert data["AdministratorAccess"]["CreateDate"] is None    # no AWS page gave its dates
+    assert data["AdministratorAccess"]["CreateDate"] == "2015-02-06T18:39:46+00:00"   # v1: its one version's date
+    audit = data["SecurityAudit"]
+    assert audit["DefaultVersionId"] == "v45" and audit["CreateDate"] is None
+    assert audit["UpdateDate"] == "2024-10-30T18:36:49+00:00"
+    assert [s["Sid"] for s in audit["Document"]["Statement"]] == ["BaseSecurityAuditStatement", "APIGatewayAccess"]
+    assert len(data["ReadOnlyAccess"]["Document"]["Statement"][0]["Action"]) == 1321
 
 
-def test_aws_managed_policy_without_dates(iam):
-    admin = iam.call("get_policy", {"PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})["Policy"]
-    assert admin["DefaultVersionId"] == "v1" and admin["CreateDate"] is None
+def test_aws_managed_policy_without_creation_date(iam):
+    """GetPolicyVersion gives a version's date, not the policy's: a policy past v1 read from
+    the archive answers without CreateDate but with UpdateDate."""
+    read_only = iam.call("get_policy", {"PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})["Policy"]
+    assert read_only["DefaultVersionId"] == "v87" and read_only["CreateDate"] is None
+    assert read_only["UpdateDate"] == dt.datetime(2022, 5, 23, 20, 16, 18, tzinfo=dt.timezone.utc).timestamp()
     basic = iam.call("get_policy", {"PolicyArn": BASIC})["Policy"]
     assert basic["CreateDate"] == dt.datetime(2015, 4, 9, 15, 3, tzinfo=dt.timezone.utc).timestamp()
     assert iam.call("list_policy_versions", {"PolicyArn": BASIC})["Versions"][0]["VersionId"] == "v1"

@@ -1,11 +1,15 @@
-"""Builds aws_managed_policies.json from AWS's own published pages (see README.md).
+"""Builds aws_managed_policies.json from AWS's own documents (see README.md).
 
-Each `Page` below is one page of the AWS Managed Policy Reference,
+Two kinds of entry.  Each `Page` below is one page of the AWS Managed Policy Reference,
 https://docs.aws.amazon.com/aws-managed-policy/latest/reference/<Name>.html, read on
 2026-11-27 through a stored copy of docs.aws.amazon.com: the policy's path (from its ARN),
 its default version, its "Creation time" and "Edited time" (the pages give minutes, UTC),
-and its "JSON policy document" exactly as the page prints it.  Nothing here comes from
-another emulator's data.
+and its "JSON policy document" exactly as the page prints it.  Each `Archived` entry is a
+policy whose reference page could not be read whole (ReadOnlyAccess and SecurityAudit are
+tens of kilobytes): archive/<Name>.json is IAM's own GetPolicyVersion answer for the default
+version (Document, VersionId, CreateDate), as kept by the public MAMIP archive
+(github.com/zoph-io/MAMIP, policies/<Name>) at the commit named in the entry, re-serialised
+compactly; its `source` names that file.  Nothing here comes from another emulator's data.
 
 Run `python -m haneul.services.iam.data.build_managed_policies` to rewrite the JSON; the
 test suite checks that the committed JSON equals what this script writes.
@@ -19,14 +23,16 @@ import os
 from typing import NamedTuple
 
 REFERENCE = "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/{name}.html"
-OUT = os.path.join(os.path.dirname(__file__), "aws_managed_policies.json")
+ARCHIVE = "https://github.com/zoph-io/MAMIP/blob/{commit}/policies/{name}"
+HERE = os.path.dirname(__file__)
+OUT = os.path.join(HERE, "aws_managed_policies.json")
 
 
 class Page(NamedTuple):
     name: str
     path: str
     version: str
-    created: str | None     # "YYYY-MM-DD HH:MM" UTC as the page prints it; None: not published
+    created: str | None     # "YYYY-MM-DD HH:MM[:SS]" UTC (pages print minutes); None: not published
     edited: str | None
     document: str           # the page's JSON policy document, verbatim
     source: str = ""        # where the document came from when not the reference page
@@ -66,26 +72,55 @@ PAGES = [
     Page('AmazonSNSFullAccess', '/', 'v2', '2015-02-06 18:41', '2024-09-24 22:32',
          '{ "Version" : "2012-10-17", "Statement" : [ { "Sid" : "SNSFullAccess", "Effect" : "Allow", "Action" : "sns:*", "Resource" : "*" }, { "Sid" : "SMSAccessViaSNS", "Effect" : "Allow", "Action" : [ "sms-voice:DescribeVerifiedDestinationNumbers", "sms-voice:CreateVerifiedDestinationNumber", "sms-voice:SendDestinationNumberVerificationCode", "sms-voice:SendTextMessage", "sms-voice:DeleteVerifiedDestinationNumber", "sms-voice:VerifyDestinationNumber", "sms-voice:DescribeAccountAttributes", "sms-voice:DescribeSpendLimits", "sms-voice:DescribePhoneNumbers", "sms-voice:SetTextMessageSpendLimitOverride", "sms-voice:DescribeOptedOutNumbers", "sms-voice:DeleteOptedOutNumber" ], "Resource" : "*", "Condition" : { "StringEquals" : { "aws:CalledViaLast" : "sns.amazonaws.com" } } } ] }',
          source="https://docs.aws.amazon.com/ja_jp/aws-managed-policy/latest/reference/AmazonSNSFullAccess.html"),
-    # AdministratorAccess: its reference page is not in the stored copy of the reference we
-    # could read, so no version or dates are given.  AWS describes the policy in the IAM
-    # User Guide ("AWS managed policies for job functions", Administrator): "This policy
-    # grants all actions for all AWS services and for all resources in the account." The
-    # document below is that sentence as a policy; Haneul serves it as v1 without dates.
-    Page("AdministratorAccess", "/", "v1", None, None,
-         '{ "Version" : "2012-10-17", "Statement" : [ { "Effect" : "Allow", "Action" : "*", "Resource" : "*" } ] }',
-         source="https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_job-functions.html"),
+]
+
+
+class Archived(NamedTuple):
+    """A default version as IAM's GetPolicyVersion returned it, kept in archive/<name>.json.
+    GetPolicyVersion does not give the policy's own creation time: it is known only for a
+    policy still at v1 (its one version's date), and left out otherwise."""
+    name: str
+    path: str
+    commit: str             # the archive's commit the file was read at
+
+    def page(self) -> Page:
+        with open(os.path.join(HERE, "archive", f"{self.name}.json"), encoding="utf-8") as f:
+            version = json.load(f)["PolicyVersion"]
+        edited = dt.datetime.fromisoformat(version["CreateDate"].replace("Z", "+00:00"))
+        edited = edited.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return Page(self.name, self.path, version["VersionId"],
+                    edited if version["VersionId"] == "v1" else None, edited,
+                    json.dumps(version["Document"]), ARCHIVE.format(commit=self.commit, name=self.name))
+
+
+ARCHIVED = [
+    Archived("AdministratorAccess", "/", "1b36617981d5e8905ceb82b8dcbd892340a023ba"),
+    Archived("ReadOnlyAccess", "/", "03ca4cea426cb6dac85ffdd310ef0a5b8b56f0d3"),
+    Archived("SecurityAudit", "/", "00a48998eb5d4279f9e772b85c1d87dc82341c8f"),
+    Archived("AmazonS3FullAccess", "/", "1b36617981d5e8905ceb82b8dcbd892340a023ba"),
+    Archived("AmazonDynamoDBFullAccess", "/", "24b649d3de6c701785bb4af34462aa8ee26f1528"),
+    Archived("AmazonSQSFullAccess", "/", "1b36617981d5e8905ceb82b8dcbd892340a023ba"),
+    Archived("AmazonSNSReadOnlyAccess", "/", "24b649d3de6c701785bb4af34462aa8ee26f1528"),
+    Archived("CloudWatchLogsFullAccess", "/", "05fe8e360616bb648972dfb21b435c543951667f"),
+    Archived("AWSLambda_FullAccess", "/", "0b46f0704385f7e0ffcd5d12fa6069b1458da740"),
+    Archived("AWSLambdaExecute", "/", "24b649d3de6c701785bb4af34462aa8ee26f1528"),
+    Archived("AWSLambdaSQSQueueExecutionRole", "/service-role/", "1b36617981d5e8905ceb82b8dcbd892340a023ba"),
+    Archived("AWSLambdaKinesisExecutionRole", "/service-role/", "24b649d3de6c701785bb4af34462aa8ee26f1528"),
+    Archived("AWSStepFunctionsConsoleFullAccess", "/", "1b36617981d5e8905ceb82b8dcbd892340a023ba"),
+    Archived("AWSStepFunctionsReadOnlyAccess", "/", "1b36617981d5e8905ceb82b8dcbd892340a023ba"),
 ]
 
 
 def _iso(text: str | None) -> str | None:
     if text is None:
         return None
-    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=dt.timezone.utc).isoformat()
+    layout = "%Y-%m-%d %H:%M:%S" if text.count(":") == 2 else "%Y-%m-%d %H:%M"
+    return dt.datetime.strptime(text, layout).replace(tzinfo=dt.timezone.utc).isoformat()
 
 
 def build() -> dict:
     out = {}
-    for p in sorted(PAGES, key=lambda p: p.name.lower()):
+    for p in sorted(PAGES + [a.page() for a in ARCHIVED], key=lambda p: p.name.lower()):
         out[p.name] = {"Path": p.path, "DefaultVersionId": p.version, "CreateDate": _iso(p.created),
                        "UpdateDate": _iso(p.edited), "Document": json.loads(p.document),
                        "Source": p.source or REFERENCE.format(name=p.name)}
@@ -99,4 +134,4 @@ def render() -> str:
 if __name__ == "__main__":
     with open(OUT, "w", encoding="utf-8") as f:
         f.write(render())
-    print(f"wrote {len(PAGES)} policies to {OUT}")
+    print(f"wrote {len(PAGES) + len(ARCHIVED)} policies to {OUT}")
