@@ -23,7 +23,7 @@ import os
 import secrets
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from haneul.errors import AwsError
 from haneul.services.awslambda import code as code_pkg
@@ -64,6 +64,18 @@ class FunctionSpec:
         return (self.account, self.region, self.name, self.version, self.revision)
 
 
+@dataclass
+class Provision:
+    """Provisioned concurrency of one qualifier (a version or an alias): `requested`
+    environments of `spec`, started ahead of any invocation and kept while configured."""
+    spec: FunctionSpec
+    requested: int
+    envs: list = field(default_factory=list)       # initialised, not yet dead
+    status: str = "IN_PROGRESS"                     # IN_PROGRESS | READY | FAILED
+    reason: str = ""
+    task: asyncio.Task | None = None
+
+
 def engine_for(app, store=None) -> "Engine":
     owner = app if app is not None else store
     engine = _engines.get(owner)
@@ -91,6 +103,8 @@ class Engine:
         self.pollers: dict[str, asyncio.Task] = {}      # event source mapping UUID -> task
         self.queue_task: asyncio.Task | None = None
         self.queue_wake: asyncio.Event | None = None
+        # (account, region, name, qualifier) -> Provision
+        self.provisions: dict[tuple, Provision] = {}
 
     # -- concurrency -------------------------------------------------------------------------
     def admit(self, spec: FunctionSpec, reserved: int | None, reserved_total: int) -> None:
@@ -116,16 +130,18 @@ class Engine:
 
     # -- invocation --------------------------------------------------------------------------
     async def invoke(self, spec: FunctionSpec, inv: Invocation, reserved: int | None,
-                     reserved_total: int) -> Outcome:
+                     reserved_total: int, qualifier: str | None = None) -> Outcome:
+        """Run one invocation.  `qualifier` is the version or alias the caller named: its
+        provisioned environments, if any, serve it before on-demand ones."""
         self.admit(spec, reserved, reserved_total)
         try:
-            return await self._invoke(spec, inv)
+            return await self._invoke(spec, inv, qualifier)
         finally:
             self.release(spec, reserved)
 
-    async def _invoke(self, spec: FunctionSpec, inv: Invocation) -> Outcome:
+    async def _invoke(self, spec: FunctionSpec, inv: Invocation, qualifier: str | None = None) -> Outcome:
         self._start_reaper()
-        env = self._idle(spec)
+        env = self._idle(spec, qualifier)
         # at the host's cap: make room by stopping another function's idle environment, or
         # wait until one frees, and then take it if it is ours (a warm start, not a new process)
         while env is None and self.live >= self.max_environments:
@@ -139,7 +155,7 @@ class Engine:
                     await self.freed.wait()
             finally:
                 self.waiting -= 1
-            env = self._idle(spec)
+            env = self._idle(spec, qualifier)
         cold = env is None
         init_log = ""
         if cold:
@@ -185,7 +201,9 @@ class Engine:
         lines.append(report + "\n")
         return "".join(lines)
 
-    def _idle(self, spec: FunctionSpec) -> Environment | None:
+    def _idle(self, spec: FunctionSpec, qualifier: str | None = None) -> Environment | None:
+        """An idle environment of this version: one provisioned for `qualifier` first, else
+        an on-demand one (provisioned environments serve only their own qualifier)."""
         vkey = spec.key[:4]
         old = self.revisions.get(vkey)
         if old is not None and old != spec.revision:      # the version was updated: retire
@@ -195,13 +213,19 @@ class Engine:
         self.revisions[vkey] = spec.revision
         pool = self.pools.get(spec.key)
         if pool:
-            for env in reversed(pool):            # the most recently used is the warmest
-                if env.state == "idle" and env.proc and env.proc.returncode is None:
-                    env.state = "busy"
-                    return env
+            for label in ((qualifier, None) if qualifier and (*vkey[:3], qualifier) in self.provisions
+                          else (None,)):
+                for env in reversed(pool):            # the most recently used is the warmest
+                    if env.state == "idle" and env.provisioned == label and env.proc \
+                            and env.proc.returncode is None:
+                        env.state = "busy"
+                        return env
         return None
 
-    async def _spawn(self, spec: FunctionSpec) -> tuple[Environment | None, Outcome | None]:
+    async def _spawn(self, spec: FunctionSpec, provisioned: str | None = None
+                     ) -> tuple[Environment | None, Outcome | None]:
+        """Start an environment: busy for the invocation that asked for it, or idle and
+        labelled with its qualifier when it is provisioned concurrency."""
         self.live += 1
         env = None
         try:
@@ -215,8 +239,10 @@ class Engine:
             folder = os.path.join(self.data_dir, "lambda", "envs", env_id)
             os.makedirs(os.path.join(folder, "tmp"), exist_ok=True)
             variables = self._variables(spec, env_id, task_root, layer_roots, folder)
+            if provisioned is not None:
+                variables["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
             env = Environment(env_id, spec.key, runtimes.command(spec.runtime, task_root), variables,
-                              task_root, folder, spec.timeout)
+                              task_root, folder, spec.timeout, provisioned=provisioned)
             self.pools[spec.key].append(env)
             if runtimes.kind(spec.runtime) == "provided" and not os.access(
                     os.path.join(task_root, "bootstrap"), os.X_OK):
@@ -226,7 +252,7 @@ class Engine:
                     b'bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"}', "Runtime.InvalidEntrypoint",
                     status="crash")
             failed = await env.start(init_timeout=max(10.0, float(spec.timeout)))
-            if failed is None:
+            if failed is None and provisioned is None:
                 env.state = "busy"
             return env, failed
         except BaseException:
@@ -326,7 +352,7 @@ class Engine:
 
     # -- environments ------------------------------------------------------------------------
     def _lru_idle(self) -> Environment | None:
-        idle = [e for pool in self.pools.values() for e in pool if e.state == "idle"]
+        idle = [e for pool in self.pools.values() for e in pool if e.state == "idle" and e.provisioned is None]
         return min(idle, key=lambda e: e.last_used) if idle else None
 
     def _retire(self, env: Environment) -> None:
@@ -341,18 +367,83 @@ class Engine:
             if not pool:
                 del self.pools[env.key]
         env.remove_files()
+        if env.provisioned is not None:         # a crash or a timeout: AWS replaces it
+            prov = self.provisions.get((*env.key[:3], env.provisioned))
+            if prov is not None and env in prov.envs:
+                prov.envs.remove(env)
+                if prov.status != "FAILED" and (prov.task is None or prov.task.done()):
+                    prov.task = self.spawn_task(self._fill(prov, env.provisioned))
 
     def stop_function(self, account: str, region: str, name: str, version: str | None = None) -> None:
         """Retire the idle environments of a function (or one version); busy ones finish first."""
         for key, pool in list(self.pools.items()):
             if key[:3] == (account, region, name) and (version is None or key[3] == version):
                 for env in list(pool):
-                    if env.state == "idle":
+                    if env.state == "idle" and env.provisioned is None:
                         self._retire(env)
 
     def environments(self) -> list[dict]:
         return [{"function": k[2], "version": k[3], "state": e.state, "pid": e.proc.pid if e.proc else None,
-                 "uses": e.uses} for k, pool in self.pools.items() for e in pool]
+                 "uses": e.uses, "provisioned": e.provisioned} for k, pool in self.pools.items() for e in pool]
+
+    # -- provisioned concurrency -------------------------------------------------------------
+    def provision(self, spec: FunctionSpec, qualifier: str, requested: int) -> Provision:
+        """Keep `requested` initialised environments of `spec` for `qualifier`: start the
+        missing ones in the background, stop the surplus (or those of another version)."""
+        key = (spec.account, spec.region, spec.name, qualifier)
+        prov = self.provisions.get(key)
+        if prov is not None and prov.spec.key == spec.key and prov.requested == requested \
+                and prov.status != "FAILED":
+            return prov
+        if prov is None or prov.spec.key != spec.key:
+            if prov is not None:
+                self._release(prov)
+            prov = self.provisions[key] = Provision(spec, requested)
+        prov.requested, prov.status, prov.reason = requested, "IN_PROGRESS", ""
+        for env in [e for e in prov.envs if e.state == "idle"][:max(0, len(prov.envs) - requested)]:
+            prov.envs.remove(env)
+            self._retire(env)
+        if prov.task is None or prov.task.done():
+            prov.task = self.spawn_task(self._fill(prov, qualifier))
+        return prov
+
+    async def _fill(self, prov: Provision, qualifier: str) -> None:
+        """Start environments until the provision has as many as requested.  An init
+        failure marks it FAILED with the runtime's error as the reason, as AWS does."""
+        while self.provisions.get((*prov.spec.key[:3], qualifier)) is prov and len(prov.envs) < prov.requested:
+            env, failed = await self._spawn(prov.spec, provisioned=qualifier)
+            if failed is not None:
+                if env is not None:
+                    self._forget(env)
+                prov.status = "FAILED"
+                prov.reason = "FUNCTION_ERROR_INIT_FAILURE: " + failed.payload.decode("utf-8", "replace")[:900]
+                return
+            if self.provisions.get((*prov.spec.key[:3], qualifier)) is not prov:     # deleted meanwhile
+                self._retire(env)
+                return
+            env.read_log()                    # the init phase's output is not an invocation's log
+            prov.envs.append(env)
+        if len(prov.envs) >= prov.requested:
+            prov.status = "READY"
+
+    def unprovision(self, account: str, region: str, name: str, qualifier: str | None = None) -> None:
+        """Release the provisioned environments of a qualifier (or of every qualifier)."""
+        for key, prov in list(self.provisions.items()):
+            if key[:3] == (account, region, name) and qualifier in (None, key[3]):
+                del self.provisions[key]
+                self._release(prov)
+
+    def _release(self, prov: Provision) -> None:
+        if prov.task is not None and not prov.task.done():
+            prov.task.cancel()
+        for env in prov.envs:
+            env.provisioned = None            # a busy one finishes, then is reaped as on-demand
+            if env.state == "idle":
+                self._retire(env)
+        prov.envs.clear()
+
+    def provisioned(self, account: str, region: str, name: str, qualifier: str) -> Provision | None:
+        return self.provisions.get((account, region, name, qualifier))
 
     def _start_reaper(self) -> None:
         if self.reaper is None or self.reaper.done():
@@ -361,11 +452,15 @@ class Engine:
     async def _reap(self) -> None:
         while True:
             await asyncio.sleep(min(30.0, max(1.0, self.idle_seconds / 4)))
-            cutoff = time.monotonic() - self.idle_seconds
-            for pool in list(self.pools.values()):
-                for env in list(pool):
-                    if env.state == "idle" and env.last_used < cutoff:
-                        self._retire(env)
+            self.reap(time.monotonic())
+
+    def reap(self, now: float) -> None:
+        """Stop on-demand environments idle for idle_seconds (provisioned ones stay)."""
+        cutoff = now - self.idle_seconds
+        for pool in list(self.pools.values()):
+            for env in list(pool):
+                if env.state == "idle" and env.last_used < cutoff and env.provisioned is None:
+                    self._retire(env)
 
     def spawn_task(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
@@ -374,6 +469,7 @@ class Engine:
         return task
 
     async def close(self) -> None:
+        self.provisions.clear()              # nothing is replaced while everything stops
         if self.reaper is not None:
             self.reaper.cancel()
         for task in list(self.tasks):

@@ -67,6 +67,7 @@ class Environment:
     init_ms: float | None = None
     log_pos: int = 0
     uses: int = 0
+    provisioned: str | None = None       # the qualifier whose provisioned concurrency this is
 
     def __post_init__(self):
         loop = asyncio.get_running_loop()

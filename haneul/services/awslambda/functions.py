@@ -312,7 +312,9 @@ class FunctionOps:
         return {"StatusCode": 204}
 
     def _stop_environments(self, ctx, name: str, version: str | None) -> None:
+        from haneul.services.awslambda import provisioning
         from haneul.services.awslambda.engine import _engines
+        provisioning.schedule(ctx, name)
         owner = ctx.app if ctx.app is not None else ctx.store
         engine = _engines.get(owner)
         if engine is not None:

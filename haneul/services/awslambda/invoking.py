@@ -79,7 +79,7 @@ async def run_function(ctx, name: str, qualifier: str | None, payload: bytes,
     inv = Invocation(request_id, payload or b"{}", invoked, 0.0, client_context,
                      trace_id=f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Sampled=0", stream=stream)
     engine = engine_for(ctx.app, ctx.store)
-    outcome = await engine.invoke(spec, inv, reserved, total)
+    outcome = await engine.invoke(spec, inv, reserved, total, qualifier)
     records.queue_log(ctx.store, ctx.account, ctx.region, name, request_id, time.time(), outcome.log)
     return outcome, config, request_id
 

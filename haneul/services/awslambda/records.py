@@ -72,6 +72,19 @@ SCHEMA = [
         id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL,
         name TEXT NOT NULL, request_id TEXT NOT NULL, created REAL NOT NULL, log TEXT NOT NULL);
     CREATE INDEX lambda_log_function ON lambda_log(account, region, name, id)""",
+    # provisioned concurrency is started again after a restart, with the endpoint its
+    # environments call back; code signing configs; per-function recursion and runtime updates
+    """ALTER TABLE lambda_provisioned ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
+    ALTER TABLE lambda_function ADD COLUMN code_signing TEXT;
+    ALTER TABLE lambda_function ADD COLUMN recursion TEXT NOT NULL DEFAULT 'Terminate';
+    CREATE TABLE lambda_code_signing (
+        account TEXT NOT NULL, region TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+        modified REAL NOT NULL, tags TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (account, region, id));
+    CREATE TABLE lambda_runtime_management (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, qualifier TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier))""",
 ]
 
 LATEST = "$LATEST"

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from haneul.errors import AwsError
 from haneul.services.awslambda import code as code_pkg
-from haneul.services.awslambda import names, records
+from haneul.services.awslambda import names, provisioning, records
 from haneul.services.awslambda.engine import account_limit
 from haneul.services.base import decode_token, encode_token, from_epoch
 
@@ -55,7 +55,12 @@ class SettingOps:
         name, _ = names.parse_function(ctx, request["FunctionName"], allow_qualifier=False)
         records.function_row(ctx.db, ctx, name)
         wanted = request["ReservedConcurrentExecutions"]
-        others = reserved_total(ctx.db, ctx.account, ctx.region, excluding=name)
+        provisioned = provisioning.totals(ctx.db, ctx.account, ctx.region).get(name, 0)
+        if wanted < provisioned:
+            raise invalid(f"Specified ReservedConcurrentExecutions for function is less than the function's "
+                          f"total provisioned concurrency [{provisioned}].")
+        others = reserved_total(ctx.db, ctx.account, ctx.region, excluding=name) + \
+            provisioning.unreserved_provisioned(ctx.db, ctx.account, ctx.region, name)
         if account_limit() - others - wanted < MIN_UNRESERVED:
             raise invalid("Specified ReservedConcurrentExecutions for function decreases account's "
                           f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].")
@@ -70,14 +75,21 @@ class SettingOps:
 
     def delete_function_concurrency(self, ctx, request: dict) -> dict:
         name, _ = names.parse_function(ctx, request["FunctionName"], allow_qualifier=False)
-        records.function_row(ctx.db, ctx, name)
+        row = records.function_row(ctx.db, ctx, name)
+        provisioned = provisioning.totals(ctx.db, ctx.account, ctx.region).get(name, 0)
+        if row["reserved"] is not None and provisioned and account_limit() - provisioned - (
+                reserved_total(ctx.db, ctx.account, ctx.region, excluding=name)
+                + provisioning.unreserved_provisioned(ctx.db, ctx.account, ctx.region)) < MIN_UNRESERVED:
+            raise invalid("Specified ConcurrentExecutions for function decreases account's "
+                          f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].")
         ctx.db.execute("UPDATE lambda_function SET reserved=NULL WHERE account=? AND region=? AND name=?",
                        (ctx.account, ctx.region, name))
         return {}
 
     def get_account_settings(self, ctx, request: dict) -> dict:
         limit = account_limit()
-        reserved = reserved_total(ctx.db, ctx.account, ctx.region)
+        reserved = reserved_total(ctx.db, ctx.account, ctx.region) + provisioning.unreserved_provisioned(
+            ctx.db, ctx.account, ctx.region)
         row = ctx.db.execute("SELECT COUNT(*) FROM lambda_function WHERE account=? AND region=?",
                              (ctx.account, ctx.region)).fetchone()
         size = ctx.db.execute("SELECT config FROM lambda_version WHERE account=? AND region=?",
@@ -91,26 +103,34 @@ class SettingOps:
     # -- provisioned concurrency -------------------------------------------------------------
     def _provisioned_answer(self, ctx, name, row) -> dict:
         return {"RequestedProvisionedConcurrentExecutions": row["requested"],
-                "AvailableProvisionedConcurrentExecutions": row["requested"],
-                "AllocatedProvisionedConcurrentExecutions": row["requested"],
-                "Status": "READY", "LastModified": records.timestamp(row["modified"])}
+                **provisioning.figures(ctx, name, row["qualifier"], row["requested"]),
+                "LastModified": records.timestamp(row["modified"])}
 
     def put_provisioned_concurrency_config(self, ctx, request: dict) -> dict:
         name, qualifier = names.parse_function(ctx, request["FunctionName"], request.get("Qualifier"))
         row = records.function_row(ctx.db, ctx, name)
         qualifier = _published_qualifier(ctx, name, qualifier, "Provisioned Concurrency Configs")
         wanted = request["ProvisionedConcurrentExecutions"]
-        if row["reserved"] is not None and wanted > row["reserved"]:
-            raise invalid(f"Requested Provisioned Concurrency should not be greater than the "
-                          f"reservedConcurrentExecution for function {name}")
-        ctx.db.execute("INSERT INTO lambda_provisioned(account, region, name, qualifier, requested, modified) "
-                       "VALUES(?,?,?,?,?,?) ON CONFLICT(account, region, name, qualifier) DO UPDATE SET "
-                       "requested=excluded.requested, modified=excluded.modified",
-                       (ctx.account, ctx.region, name, qualifier, wanted, ctx.now()))
+        if row["reserved"] is not None:
+            siblings = sum(r["requested"] for r in ctx.db.execute(
+                "SELECT requested FROM lambda_provisioned WHERE account=? AND region=? AND name=? AND qualifier!=?",
+                (ctx.account, ctx.region, name, qualifier)))
+            if siblings + wanted > row["reserved"]:
+                raise invalid("Requested Provisioned Concurrency should not be greater than the "
+                              f"reservedConcurrentExecution for function {name}")
+        elif account_limit() - reserved_total(ctx.db, ctx.account, ctx.region) - wanted - \
+                provisioning.unreserved_provisioned(ctx.db, ctx.account, ctx.region, name, qualifier) < MIN_UNRESERVED:
+            raise invalid("Specified ConcurrentExecutions for function decreases account's "
+                          f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].")
+        ctx.db.execute("INSERT INTO lambda_provisioned(account, region, name, qualifier, requested, modified, "
+                       "endpoint) VALUES(?,?,?,?,?,?,?) ON CONFLICT(account, region, name, qualifier) DO UPDATE "
+                       "SET requested=excluded.requested, modified=excluded.modified, endpoint=excluded.endpoint",
+                       (ctx.account, ctx.region, name, qualifier, wanted, ctx.now(), ctx.endpoint))
+        provisioning.schedule(ctx, name)
         out = self._provisioned_answer(ctx, name, self._provisioned_row(ctx, name, qualifier))
-        out["Status"] = "IN_PROGRESS"
-        out["AvailableProvisionedConcurrentExecutions"] = 0
-        out["AllocatedProvisionedConcurrentExecutions"] = 0
+        out.update(Status="IN_PROGRESS", AvailableProvisionedConcurrentExecutions=0,
+                   AllocatedProvisionedConcurrentExecutions=0)
+        out.pop("StatusReason", None)
         return out
 
     def _provisioned_row(self, ctx, name, qualifier):
@@ -131,6 +151,7 @@ class SettingOps:
         records.function_row(ctx.db, ctx, name)
         ctx.db.execute("DELETE FROM lambda_provisioned WHERE account=? AND region=? AND name=? AND qualifier=?",
                        (ctx.account, ctx.region, name, qualifier))
+        provisioning.schedule(ctx, name)
         return {}
 
     def list_provisioned_concurrency_configs(self, ctx, request: dict) -> dict:

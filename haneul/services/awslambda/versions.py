@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from haneul.errors import AwsError
-from haneul.services.awslambda import names, records
+from haneul.services.awslambda import names, provisioning, records
 from haneul.services.awslambda.records import LATEST
 from haneul.services.base import decode_token, encode_token
 
@@ -142,6 +142,8 @@ class VersionOps:
                        "account=? AND region=? AND name=? AND alias=?",
                        (version, request.get("Description", row["description"]), routing, records.revision(),
                         ctx.account, ctx.region, name, row["alias"]))
+        if version != row["version"]:
+            provisioning.schedule(ctx, name)        # its provisioned environments follow it
         return self._alias_answer(ctx, name, records.alias_row(ctx.db, ctx, name, row["alias"]))
 
     def delete_alias(self, ctx, request: dict) -> dict:
@@ -152,6 +154,7 @@ class VersionOps:
             ctx.db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND name=? AND alias=?", key)
         for table in ("lambda_policy", "lambda_event_invoke_config", "lambda_provisioned", "lambda_url"):
             ctx.db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND name=? AND qualifier=?", key)
+        provisioning.schedule(ctx, name)
         return {}
 
     def list_aliases(self, ctx, request: dict) -> dict:

@@ -191,3 +191,63 @@ def test_at_the_environment_cap_queued_invocations_reuse_warm_environments():
             await engine.close()
             store.close()
     asyncio.run(scenario())
+
+
+def test_provisioned_environments_start_ahead_serve_their_qualifier_survive_reaping_and_are_replaced():
+    async def scenario():
+        store = Store(None)
+        engine = Engine(None, store)
+        spec = _spec(store, timeout=1)
+        spec.version = "1"
+        try:
+            prov = engine.provision(spec, "live", 2)
+            assert prov.status == "IN_PROGRESS" and not prov.envs
+            await prov.task
+            assert prov.status == "READY" and len(prov.envs) == 2
+            pids = {e.proc.pid for e in prov.envs}
+            assert all(e.env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency" for e in prov.envs)
+            # the qualifier's invocations take them: no cold start, no Init Duration
+            out = await engine.invoke(spec, _inv({}), None, 0, "live")
+            assert json.loads(out.payload)["pid"] in pids and out.init_ms is None
+            assert "Init Duration" not in out.log and "INIT_START" not in out.log
+            # another qualifier of the same version starts an on-demand environment
+            other = await engine.invoke(spec, _inv({}), None, 0, "1")
+            assert json.loads(other.payload)["pid"] not in pids and "Init Duration" in other.log
+            # idle reaping stops the on-demand one only
+            engine.idle_seconds = 0
+            engine.reap(time.monotonic() + 1)
+            assert {e["pid"] for e in engine.environments()} == pids
+            # a timeout kills one; it is replaced
+            timed = await engine.invoke(spec, _inv({"sleep": 5}), None, 0, "live")
+            assert timed.error_type == "Sandbox.Timedout"
+            await prov.task
+            assert prov.status == "READY" and len(prov.envs) == 2 and len({e.proc.pid for e in prov.envs} & pids) == 1
+            # a lower count stops the surplus; unprovisioning stops the rest
+            engine.provision(spec, "live", 1)
+            await prov.task
+            assert len(prov.envs) == 1 and len(engine.environments()) == 1
+            last = prov.envs[0].proc.pid
+            engine.unprovision(spec.account, spec.region, spec.name, "live")
+            await asyncio.sleep(0.2)
+            assert engine.environments() == [] and _dead(last)
+        finally:
+            await engine.close()
+            store.close()
+    asyncio.run(scenario())
+
+
+def test_provisioning_that_cannot_initialise_fails_with_the_reason():
+    async def scenario():
+        store = Store(None)
+        engine = Engine(None, store)
+        spec = _spec(store)
+        spec.version, spec.handler = "1", "missing.handler"
+        try:
+            prov = engine.provision(spec, "1", 1)
+            await prov.task
+            assert prov.status == "FAILED" and "Runtime.ImportModuleError" in prov.reason and not prov.envs
+            assert engine.environments() == []
+        finally:
+            await engine.close()
+            store.close()
+    asyncio.run(scenario())
