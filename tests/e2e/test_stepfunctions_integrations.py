@@ -172,7 +172,8 @@ def test_distributed_map_reads_s3_and_writes_results(aws):
     assert sorted(json.loads(r["Output"])["Key"] for r in records) == ["data/items.csv", "data/items.json"]
     missing = {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "sfn-items", "Key": "nope"}}
     out = run(aws, machine(aws, "map-missing", _map(missing)))
-    assert out["status"] == "FAILED" and out["error"] == "S3.NoSuchKeyException"
+    assert (out["status"], out["error"]) == ("FAILED", "States.ItemReaderFailed")
+    assert out["cause"].startswith("The specified key does not exist.")
 
 
 def test_aws_sdk_error_names(aws):

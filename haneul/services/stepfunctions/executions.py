@@ -141,7 +141,7 @@ class ExecutionOps:
             out["output"] = json.dumps(json.loads(row["output"]), separators=(",", ":"))
             out["outputDetails"] = {"included": True}
         for key, col in (("error", "error"), ("cause", "cause"), ("stateMachineVersionArn", "version_arn"),
-                         ("stateMachineAliasArn", "alias_arn")):
+                         ("stateMachineAliasArn", "alias_arn"), ("mapRunArn", "map_run_arn")):
             if row[col] is not None:
                 out[key] = row[col]
         out["redriveStatus"] = "REDRIVABLE" if row["status"] in ("FAILED", "TIMED_OUT", "ABORTED") else "NOT_REDRIVABLE"
@@ -149,6 +149,10 @@ class ExecutionOps:
 
     def describe_state_machine_for_execution(self, ctx, request):
         row = self._execution(ctx, request["executionArn"])
+        if row["map_run_arn"]:          # a Map Run's child runs the Map state's item processor
+            return {"stateMachineArn": row["machine_arn"], "name": row["machine_arn"].split(":")[6],
+                    "definition": row["definition"], "roleArn": row["role_arn"],
+                    "updateDate": from_epoch(row["started"]), "mapRunArn": row["map_run_arn"]}
         machine = self._machine(ctx, row["machine_arn"])
         return {"stateMachineArn": machine["arn"], "name": machine["name"], "definition": row["definition"],
                 "roleArn": row["role_arn"], "updateDate": from_epoch(machine["updated"]),
@@ -167,7 +171,8 @@ class ExecutionOps:
                 sql += " AND (version_arn=? OR alias_arn=?)"
                 args += [arn, arn]
         elif request.get("mapRunArn"):
-            return {"executions": []}
+            self._map_run(ctx, request["mapRunArn"])
+            sql, args = "SELECT * FROM sfn_execution WHERE map_run_arn=?", [request["mapRunArn"]]
         else:
             raise AwsError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
         if request.get("statusFilter"):
@@ -272,23 +277,36 @@ class ExecutionOps:
         runs = ctx.db.execute("SELECT * FROM sfn_map_run WHERE execution_arn=? ORDER BY started", (row["arn"],))
         return {"mapRuns": [{"executionArn": r["execution_arn"], "mapRunArn": r["arn"],
                              "stateMachineArn": row["machine_arn"], "startDate": from_epoch(r["started"]),
-                             "stopDate": from_epoch(r["stopped"])} for r in runs]}
+                             **({"stopDate": from_epoch(r["stopped"])} if r["stopped"] is not None else {})}
+                            for r in runs]}
 
     def _map_run(self, ctx, arn):
         r = ctx.db.execute("SELECT * FROM sfn_map_run WHERE arn=?", (arn,)).fetchone()
-        if r is None:
+        if r is None or ":mapRun:" not in arn or arn.split(":")[4] != ctx.account:
             raise AwsError("ResourceNotFound", f"Resource not found: '{arn}'")
         return r
 
     def describe_map_run(self, ctx, request):
         r = self._map_run(ctx, request["mapRunArn"])
-        counts = {"pending": 0, "running": 0, "succeeded": r["total"] - r["failed"], "failed": r["failed"],
-                  "timedOut": 0, "aborted": 0, "total": r["total"], "resultsWritten": r["total"]}
-        return {"mapRunArn": r["arn"], "executionArn": r["execution_arn"], "status": r["status"],
-                "startDate": from_epoch(r["started"]), "stopDate": from_epoch(r["stopped"]),
-                "maxConcurrency": r["max_concurrency"], "toleratedFailurePercentage": r["tolerated_pct"],
-                "toleratedFailureCount": r["tolerated_count"], "itemCounts": counts, "executionCounts": counts,
-                "redriveCount": 0}
+        by_status = json.loads(r["counts"] or "{}")
+        kept = ctx.db.execute("SELECT status, COUNT(*) FROM sfn_execution WHERE map_run_arn=? GROUP BY status",
+                              (r["arn"],)).fetchall()
+        if kept:        # STANDARD children: their rows say how far the run is, live
+            by_status = {status: n for status, n in kept}
+            by_status["PENDING"] = r["total"] - sum(by_status.values())
+        counts = {"pending": by_status.get("PENDING", 0), "running": by_status.get("RUNNING", 0),
+                  "succeeded": by_status.get("SUCCEEDED", 0), "failed": by_status.get("FAILED", 0),
+                  "timedOut": by_status.get("TIMED_OUT", 0), "aborted": by_status.get("ABORTED", 0),
+                  "total": r["total"], "failuresNotRedrivable": 0, "pendingRedrive": 0}
+        counts["resultsWritten"] = counts["succeeded"] + counts["failed"] + counts["timedOut"] + counts["aborted"]
+        out = {"mapRunArn": r["arn"], "executionArn": r["execution_arn"], "status": r["status"],
+               "startDate": from_epoch(r["started"]),
+               "maxConcurrency": r["max_concurrency"], "toleratedFailurePercentage": r["tolerated_pct"],
+               "toleratedFailureCount": r["tolerated_count"], "itemCounts": counts, "executionCounts": counts,
+               "redriveCount": 0}
+        if r["stopped"] is not None:
+            out["stopDate"] = from_epoch(r["stopped"])
+        return out
 
     def update_map_run(self, ctx, request):
         self._map_run(ctx, request["mapRunArn"])
@@ -344,4 +362,6 @@ def _summary(r) -> dict:
         out["stateMachineVersionArn"] = r["version_arn"]
     if r["alias_arn"]:
         out["stateMachineAliasArn"] = r["alias_arn"]
+    if r["map_run_arn"]:
+        out["mapRunArn"] = r["map_run_arn"]
     return out

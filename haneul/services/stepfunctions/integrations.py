@@ -226,7 +226,7 @@ async def _s3_io(host, integration: str, params: dict) -> Any:
         body = out.get("Body") or b""
         if not isinstance(body, (bytes, bytearray)):
             body = b"".join([chunk async for chunk in body])
-        return bytes(body).decode("utf-8")
+        return bytes(body)          # the reader decodes it (an inventory file may be gzipped)
     if integration == "s3:listObjectsV2":
         request = {k: v for k, v in params.items() if k in ("Bucket", "Prefix", "Delimiter", "StartAfter")}
         items: list = []

@@ -69,14 +69,44 @@ class ServiceHost(Host):
         from haneul.services.stepfunctions import integrations
         return await integrations.call(self, call)
 
-    def map_run(self, run_arn: str, state: dict, total: int, failed: int, status: str) -> None:
+    async def run_child(self, program: dict, value: Any, context: dict, execution_type: str,
+                        map_run_arn: str) -> Outcome:
+        """A distributed Map's child: a STANDARD child of a kept execution is an execution row of
+        its own (DescribeExecution, GetExecutionHistory, ListExecutions(mapRunArn)); an EXPRESS
+        child is run unrecorded, as AWS keeps no history of it either."""
+        persist = self.persist and execution_type == "STANDARD"
+        row = {"arn": context["execution_arn"], "account": self.ctx.account, "region": self.ctx.region,
+               "machine_arn": context["state_machine_arn"], "name": context["execution_name"],
+               "status": "RUNNING", "input": json.dumps(value, separators=(",", ":")), "started": self.now(),
+               "type": execution_type, "definition": json.dumps(program), "role_arn": context["role_arn"],
+               "redrive_count": 0, "map_run_arn": map_run_arn}
+        if persist:
+            with self.ctx.store.transaction() as db:
+                db.execute(f"INSERT INTO sfn_execution({', '.join(row)}) VALUES({', '.join('?' * len(row))})",
+                           tuple(row.values()))
+        try:
+            return await execute(self.ctx, row, program, value, persist)
+        except asyncio.CancelledError:
+            if persist:
+                finish(self.ctx, row["arn"], Outcome("ABORTED"))
+            raise
+
+    def map_run(self, run_arn: str, state: dict, children: list[dict], status: str) -> None:
+        counts = {}
+        for child in children:
+            counts[child["status"]] = counts.get(child["status"], 0) + 1
         with self.ctx.store.transaction() as db:
             now = self.ctx.now()
-            db.execute("INSERT OR REPLACE INTO sfn_map_run(arn, execution_arn, status, started, stopped, "
-                       "max_concurrency, tolerated_count, tolerated_pct, total, failed) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                       (run_arn, self.execution_arn, status, now, now, state.get("MaxConcurrency", 0),
-                        state.get("ToleratedFailureCount", 0), state.get("ToleratedFailurePercentage", 0),
-                        total, failed))
+            if status == "RUNNING":
+                db.execute("INSERT INTO sfn_map_run(arn, execution_arn, status, started, max_concurrency, "
+                           "tolerated_count, tolerated_pct, total, failed, counts) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                           (run_arn, self.execution_arn, status, now, state.get("MaxConcurrency", 0),
+                            state.get("ToleratedFailureCount", 0), state.get("ToleratedFailurePercentage", 0),
+                            len(children), 0, json.dumps(counts)))
+            else:
+                db.execute("UPDATE sfn_map_run SET status=?, stopped=?, failed=?, counts=? WHERE arn=?",
+                           (status, now, len(children) - counts.get("SUCCEEDED", 0) - counts.get("PENDING", 0),
+                            json.dumps(counts), run_arn))
 
 
 def context_info(row) -> dict:
@@ -143,6 +173,9 @@ async def resume_all(app) -> None:
         rows = db.execute("SELECT * FROM sfn_execution WHERE status='RUNNING' AND type='STANDARD'").fetchall()
     for row in rows:
         ctx = RequestContext(account=row["account"], region=row["region"], store=store, app=app)
+        if row["map_run_arn"]:      # a Map Run's child: its parent re-runs the Map state on resume
+            finish(ctx, row["arn"], Outcome("ABORTED"))
+            continue
         with store.transaction() as db:
             events = [json.loads(r[0]) for r in db.execute(
                 "SELECT body FROM sfn_event WHERE execution_arn=? ORDER BY id", (row["arn"],))]

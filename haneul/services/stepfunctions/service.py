@@ -45,6 +45,10 @@ class StepFunctions(ExecutionOps, Service):
         CREATE TABLE sfn_map_run (arn TEXT PRIMARY KEY, execution_arn TEXT, status TEXT, started REAL, stopped REAL,
             max_concurrency INTEGER, tolerated_count INTEGER, tolerated_pct REAL, total INTEGER, failed INTEGER);
         CREATE TABLE sfn_tag (arn TEXT, key TEXT, value TEXT, PRIMARY KEY(arn, key))""",
+        # distributed Map children are executions of their own; a Map Run keeps its counts by status
+        """ALTER TABLE sfn_execution ADD COLUMN map_run_arn TEXT;
+        CREATE INDEX sfn_execution_map_run ON sfn_execution(map_run_arn, started);
+        ALTER TABLE sfn_map_run ADD COLUMN counts TEXT""",
     ]
 
     # -- state machines -----------------------------------------------------------------------------

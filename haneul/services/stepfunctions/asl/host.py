@@ -72,6 +72,17 @@ class Host:
                    event_id: int) -> None:
         """Called when a top-level state is entered; enough to resume from there."""
 
+    async def run_child(self, program: dict, value: Any, context: dict, execution_type: str,
+                        map_run_arn: str) -> Any:
+        """One child workflow execution of a distributed Map (`context` names it); returns its
+        Outcome.  This host keeps nothing of it; the service's host records it as an execution."""
+        from haneul.services.stepfunctions.asl.engine import Execution
+        return await Execution(program, value, self, context).run()
+
+    def map_run(self, run_arn: str, state: dict, children: list[dict], status: str) -> None:
+        """Called when a Map Run starts (status RUNNING) and ends; `children` holds each item's
+        status (PENDING, RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)."""
+
 
 class ManualHost(Host):
     """A host whose clock only moves when the engine waits: tests and TestState."""

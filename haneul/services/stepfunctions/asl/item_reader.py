@@ -1,17 +1,18 @@
-"""Distributed Map's ItemReader (items from S3: an object listing, or one object read as CSV,
-JSON or JSON Lines) and ResultWriter (the child executions' results written back to S3).
+"""Distributed Map's ItemReader: items from S3, as an object listing, or one object read as
+CSV, JSON or JSON Lines, or an S3 Inventory manifest whose CSV files (gzipped or not) list
+the objects.
 
-The engine does no I/O itself: it asks the host for `arn:aws:states:::s3:listObjectsV2`,
-`s3:getObject` (the object's text) and `s3:putObject` through `host.call_task`, the way it
-runs any Task, so the service backs them with S3 and tests with plain functions.
+The engine does no I/O itself: it asks the host for `arn:aws:states:::s3:listObjectsV2` and
+`s3:getObject` (the object's bytes) through `host.call_task`, the way it runs any Task, so
+the service backs them with S3 and tests with plain functions.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
-import uuid
 from typing import Any
 
 from haneul.services.stepfunctions.asl.errors import StatesError, runtime
@@ -25,7 +26,7 @@ def _reader_failed(cause: str) -> StatesError:
     return StatesError("States.ItemReaderFailed", cause)
 
 
-def _arguments(block: dict, data: Any, ev, field: str) -> dict:
+def arguments(block: dict, data: Any, ev, field: str) -> dict:
     if ev.jsonata:
         value = ev.value(block.get("Arguments", {}), "Arguments")
     else:
@@ -52,17 +53,98 @@ def _max_items(config: dict, data: Any, ev) -> int | None:
 async def read_items(exe, name: str, state: dict, data: Any, ev) -> list:
     reader = state["ItemReader"]
     resource = reader.get("Resource", "")
-    params = _arguments(reader, data, ev, "ItemReader")
+    params = arguments(reader, data, ev, "ItemReader")
     config = reader.get("ReaderConfig") or {}
-    raw = await exe.host.call_task(TaskCall(resource=resource, parameters=params, state_name=name))
+    limit = _max_items(config, data, ev)
     if resource.endswith(":s3:listObjectsV2"):
-        items = list(raw or [])
+        items = list(await _s3(exe, name, resource, params) or [])
     elif resource.endswith(":s3:getObject"):
-        items = parse_object(raw if isinstance(raw, str) else "", config)
+        body = await _s3(exe, name, resource, params)
+        if config.get("InputType") == "MANIFEST":
+            items = await _manifest(exe, name, resource, _bytes(body), config)
+        else:
+            items = parse_object(_text(body), config)
     else:
         raise _reader_failed(f"Unsupported ItemReader resource: {resource}")
-    limit = _max_items(config, data, ev)
     return items[:limit] if limit else items
+
+
+async def _s3(exe, name: str, resource: str, params: dict) -> Any:
+    """One S3 call; a failure (no such bucket or key, access denied) is the reader's failure,
+    with S3's message as the cause."""
+    try:
+        return await exe.host.call_task(TaskCall(resource=resource, parameters=params, state_name=name))
+    except StatesError as err:
+        if err.error in ("States.Runtime", "States.Timeout"):
+            raise
+        raise _reader_failed(err.cause or err.error) from None
+
+
+def _bytes(body: Any) -> bytes:
+    return body.encode() if isinstance(body, str) else bytes(body or b"")
+
+
+def _text(body: Any) -> str:
+    if isinstance(body, str):
+        return body
+    raw = _bytes(body)
+    if raw[:2] == b"\x1f\x8b":
+        raw = _gunzip(raw)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _reader_failed("The object is not valid UTF-8 text") from None
+
+
+def _gunzip(raw: bytes) -> bytes:
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError) as err:
+        raise _reader_failed(f"The object is not a valid gzip file: {err}") from None
+
+
+async def _manifest(exe, name: str, resource: str, body: bytes, config: dict) -> list:
+    """An S3 Inventory manifest.json: every row of every inventory CSV file it lists (gzipped or
+    not), as an object keyed by the manifest's fileSchema columns (Bucket, Key, Size, ...)."""
+    kind = config.get("ManifestType", "S3_INVENTORY")
+    if kind != "S3_INVENTORY":
+        raise _reader_failed(f"Haneul does not support the ItemReader ManifestType {kind} yet")
+    try:
+        manifest = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _reader_failed("The manifest file is not valid JSON") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise _reader_failed("The manifest file has no 'files' list")
+    file_format = manifest.get("fileFormat", "CSV")
+    if str(file_format).upper() != "CSV":
+        raise _reader_failed(f"The inventory file format {file_format} is not supported; use CSV")
+    columns = [c.strip() for c in str(manifest.get("fileSchema", "")).split(",") if c.strip()]
+    if not columns:
+        raise _reader_failed("The manifest file has no 'fileSchema'")
+    bucket = str(manifest.get("destinationBucket", "")).rsplit(":", 1)[-1]
+    items: list = []
+    for entry in manifest["files"]:
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if not key:
+            raise _reader_failed("A file entry of the manifest has no 'key'")
+        text = _text(await _s3(exe, name, resource, {"Bucket": bucket, "Key": key}))
+        for row in csv.reader(io.StringIO(text)):
+            if row:
+                items.append({c: (row[i] if i < len(row) else "") for i, c in enumerate(columns)})
+    return items
+
+
+def _pointer(value: Any, pointer: str) -> Any:
+    """ReaderConfig.ItemsPointer: the array at a JSON Pointer (RFC 6901) inside the document."""
+    for part in pointer.split("/")[1:] if pointer else []:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise _reader_failed(f"The ItemsPointer {pointer} does not point to a value in the object")
+    return value
 
 
 def parse_object(text: str, config: dict) -> list:
@@ -73,14 +155,20 @@ def parse_object(text: str, config: dict) -> list:
             value = json.loads(text)
         except ValueError:
             raise _reader_failed("Attempting to map over non-iterable node.") from None
+        if "ItemsPointer" in config:
+            value = _pointer(value, config["ItemsPointer"])
         if not isinstance(value, list):
             raise _reader_failed("Attempting to map over non-iterable node.")
         return value
     if kind == "JSONL":
-        try:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        except ValueError as err:
-            raise _reader_failed(f"Invalid JSON line: {err}") from None
+        items = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    items.append(json.loads(line))
+                except ValueError as err:
+                    raise _reader_failed(f"Invalid JSON on line {number}: {err}") from None
+        return items
     if kind == "CSV":
         delimiter = _DELIMITERS.get(config.get("CSVDelimiter", "COMMA"), ",")
         rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
@@ -99,56 +187,3 @@ def parse_object(text: str, config: dict) -> list:
             items.append({h: (row[i] if i < len(row) else "") for i, h in enumerate(headers)})
         return items
     raise _reader_failed(f"Haneul does not support the ItemReader InputType {kind} yet")
-
-
-async def write_results(exe, name: str, state: dict, data: Any, ev, run_arn: str, inputs: list,
-                        results: list, failures: list) -> dict:
-    """ResultWriter: SUCCEEDED_0.json / FAILED_0.json and manifest.json under
-    <Prefix>/<map run id>/; the Map state's output names the manifest."""
-    writer = state["ResultWriter"]
-    params = _arguments(writer, data, ev, "ResultWriter")
-    bucket = params.get("Bucket")
-    if not bucket:
-        raise runtime("The ResultWriter needs a Bucket")
-    prefix = params.get("Prefix", "")
-    run_id = run_arn.rsplit(":", 1)[-1] if ":" in run_arn else str(uuid.uuid4())
-    folder = f"{prefix.rstrip('/')}/{run_id}" if prefix else run_id
-    failed_at = {index: (value, err) for index, value, err in failures}
-    context = exe.context_base
-    now = _iso(exe.host.now())
-    machine_arn = context["StateMachine"]["Id"]
-    succeeded, failed = [], []
-    for index, value in enumerate(inputs):
-        record = {"ExecutionArn": f"{run_arn}:{index}", "Input": compact(value),
-                  "InputDetails": {"Included": True}, "Name": f"{run_id}:{index}",
-                  "RedriveCount": 0, "RedriveStatus": "NOT_REDRIVABLE", "StartDate": now,
-                  "StateMachineArn": machine_arn, "StopDate": now}
-        if index in failed_at:
-            err = failed_at[index][1]
-            record.update(Status="FAILED", Error=err.error, Cause=err.cause)
-            failed.append(record)
-        else:
-            record.update(Status="SUCCEEDED", Output=compact(results[index]), OutputDetails={"Included": True})
-            succeeded.append(record)
-    files = {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
-    for status, records in (("SUCCEEDED", succeeded), ("FAILED", failed)):
-        if not records:
-            continue
-        key = f"{folder}/{status}_0.json"
-        body = json.dumps(records, separators=(",", ":"))
-        await _put(exe, name, bucket, key, body)
-        files[status].append({"Key": key, "Size": len(body.encode())})
-    manifest_key = f"{folder}/manifest.json"
-    manifest = {"DestinationBucket": bucket, "MapRunArn": run_arn, "ResultFiles": files}
-    await _put(exe, name, bucket, manifest_key, json.dumps(manifest, separators=(",", ":")))
-    return {"MapRunArn": run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}
-
-
-async def _put(exe, name: str, bucket: str, key: str, body: str) -> None:
-    await exe.host.call_task(TaskCall(resource="arn:aws:states:::s3:putObject",
-                                      parameters={"Bucket": bucket, "Key": key, "Body": body}, state_name=name))
-
-
-def _iso(t: float) -> str:
-    from haneul.services.stepfunctions.asl.engine import iso
-    return iso(t)

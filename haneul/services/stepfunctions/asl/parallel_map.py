@@ -7,8 +7,8 @@ import math
 import uuid
 from typing import Any
 
-from haneul.services.stepfunctions.asl import item_reader, jsonata_eval
-from haneul.services.stepfunctions.asl.engine import Evaluator, Execution, Frame
+from haneul.services.stepfunctions.asl import item_reader, jsonata_eval, result_writer
+from haneul.services.stepfunctions.asl.engine import Evaluator, Execution, Frame, iso
 from haneul.services.stepfunctions.asl.errors import StatesError, query_error, runtime
 from haneul.services.stepfunctions.asl.payload import compact, jsonata_value
 from haneul.services.stepfunctions.asl.states import effective_input
@@ -144,13 +144,12 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
         raise runtime("ToleratedFailurePercentage must be between 0 and 100.")
     if tolerated_count is not None and tolerated_count < 0:
         raise runtime("ToleratedFailureCount cannot be negative.")
+    if distributed:
+        kind = "JSONata" if ev.jsonata else "JSONPath"
+        return await _run_distributed(exe, frame, name, state, processor, inputs, kind, max_conc,
+                                      tolerated_count, tolerated_pct, data, ev)
     sem = asyncio.Semaphore(max_conc) if max_conc else None
     results: list = [None] * len(inputs)
-    failures: list[StatesError] = []
-    if distributed:
-        run_arn = _map_run_arn(exe, name, state)
-        exe.emit(frame, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": run_arn})
-        host_cb = getattr(exe.host, "map_run", None)
     frames = []
 
     async def one(index: int, value: Any):
@@ -159,21 +158,18 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
         try:
             sub = Frame(prev=started, variables=dict(frame.variables),
                         map_item={"Index": index, "Value": items[index] if batcher is None else value},
-                        concurrent=not distributed, silent=frame.silent or distributed)
+                        concurrent=True, silent=frame.silent)
             frames.append(sub)
             if not sub.silent:
                 exe.emit(sub, "MapIterationStarted", "mapIterationStartedEventDetails",
                          {"name": name, "index": index})
             try:
                 results[index] = await exe.run_states(sub, processor, value)
-            except StatesError as err:
+            except StatesError:
                 if not sub.silent:
                     exe.emit(sub, "MapIterationFailed", "mapIterationFailedEventDetails",
                              {"name": name, "index": index})
-                if not distributed:
-                    raise
-                failures.append((index, value, err))
-                return
+                raise
             if not sub.silent:
                 exe.emit(sub, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
                          {"name": name, "index": index})
@@ -190,44 +186,105 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
         if frames:
             frame.prev = max(f.prev for f in frames)
         raise
-    if frames and not distributed:
+    if frames:
         frame.prev = max(f.prev for f in frames)
-    if distributed:
-        allowed = len(failures) == 0
-        if failures:
-            allowed = True
-            if tolerated_count is not None and len(failures) > tolerated_count:
-                allowed = False
-            if tolerated_pct is not None and len(failures) * 100.0 / max(len(inputs), 1) > tolerated_pct:
-                allowed = False
-            if tolerated_count is None and tolerated_pct is None:
-                allowed = False
-        if host_cb is not None:
-            host_cb(run_arn, state, len(inputs), len(failures), "SUCCEEDED" if allowed else "FAILED")
-        written = None
-        if "ResultWriter" in state:      # written for a failed run too: its FAILED file tells why
-            written = await item_reader.write_results(exe, name, state, data, ev, run_arn, inputs, results,
-                                                      failures)
-        if not allowed:
-            exe.emit(frame, "MapRunFailed", "mapRunFailedEventDetails",
-                     {"error": "States.ExceedToleratedFailureThreshold"})
-            raise StatesError("States.ExceedToleratedFailureThreshold",
-                              "The specified tolerated failure threshold was exceeded")
-        exe.emit(frame, "MapRunSucceeded")
-        if written is not None:
-            exe.emit(frame, "MapStateSucceeded")
-            return written
     exe.emit(frame, "MapStateSucceeded")
     return results
 
 
-def _map_run_arn(exe: Execution, name: str, state: dict) -> str:
-    exec_arn = exe.context_base["Execution"]["Id"]
-    parts = exec_arn.split(":")
-    label = state.get("Label", name)
-    sm_name, exec_name = (parts[6], parts[7]) if len(parts) >= 8 else ("sm", "exec")
-    return ":".join(parts[:5] + ["mapRun", f"{sm_name}/{label}:{uuid.uuid4()}"]) if len(parts) >= 5 else \
-        f"mapRun:{label}:{uuid.uuid4()}"
+def _exceeded(failed: int, total: int, count: Any, pct: Any) -> bool:
+    """The Map Run's tolerated failure threshold (none set: no failure is tolerated)."""
+    if failed == 0:
+        return False
+    if count is None and pct is None:
+        return True
+    return (count is not None and failed > count) or \
+        (pct is not None and failed * 100.0 / max(total, 1) > pct)
+
+
+async def _run_distributed(exe: Execution, frame: Frame, name: str, state: dict, processor: dict, inputs: list,
+                           language: str, max_conc: int, tolerated_count: Any, tolerated_pct: Any,
+                           data: Any, ev: Evaluator) -> Any:
+    """A Map Run: each item is a child workflow execution of its own (the host decides whether
+    it is kept and listable); once the failure threshold is exceeded no further child starts
+    (those items stay PENDING) and the run fails."""
+    run_arn, child_base = _map_run_names(exe, name, state)
+    exe.emit(frame, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": run_arn})
+    execution_type = (processor.get("ProcessorConfig") or {}).get("ExecutionType", "STANDARD")
+    program = {k: v for k, v in processor.items() if k != "ProcessorConfig"}
+    program.setdefault("QueryLanguage", language)
+    host = exe.host
+    children = [{"index": i, "input": v, "status": "PENDING"} for i, v in enumerate(inputs)]
+    host.map_run(run_arn, state, children, "RUNNING")
+    sem = asyncio.Semaphore(max_conc) if max_conc else None
+    halted = False
+
+    async def one(child: dict) -> None:
+        nonlocal halted
+        try:
+            outcome = await host.run_child(program, child["input"], child.pop("context"), execution_type, run_arn)
+            child.update(status=outcome.status, output=outcome.output, error=outcome.error,
+                         cause=outcome.cause, stop=host.now())
+            if outcome.status != "SUCCEEDED":
+                failed = sum(c["status"] not in ("SUCCEEDED", "PENDING", "RUNNING") for c in children)
+                halted = halted or _exceeded(failed, len(children), tolerated_count, tolerated_pct)
+        finally:
+            if sem is not None:
+                sem.release()
+
+    # Children start in order as MaxConcurrency allows (all at once without it); a child is
+    # marked started before any other runs, so a failure stops only those not started yet.
+    tasks = []
+    try:
+        for child in children:
+            if sem is not None:
+                await sem.acquire()
+            if halted:
+                if sem is not None:
+                    sem.release()
+                break
+            child_name = str(uuid.uuid4())
+            arn = f"{child_base.get(execution_type, child_base['STANDARD'])}:{child_name}"
+            if execution_type == "EXPRESS":
+                arn += f":{uuid.uuid4()}"
+            start = host.now()
+            child.update(arn=arn, name=child_name, start=start, status="RUNNING", context={
+                "execution_arn": arn, "execution_name": child_name, "start_time": iso(start),
+                "state_machine_arn": child_base["machine"], "state_machine_name": child_base["machine"].split(":")[6],
+                "role_arn": exe.context_base["Execution"]["RoleArn"]})
+            tasks.append(asyncio.ensure_future(one(child)))
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        raise
+    failed = sum(c["status"] not in ("SUCCEEDED", "PENDING") for c in children)
+    allowed = not _exceeded(failed, len(children), tolerated_count, tolerated_pct)
+    host.map_run(run_arn, state, children, "SUCCEEDED" if allowed else "FAILED")
+    output = [c.get("output") if c["status"] == "SUCCEEDED" else None for c in children]
+    if "ResultWriter" in state:      # written for a failed run too: its FAILED file tells why
+        output = await result_writer.write(exe, name, state, data, ev, run_arn, children)
+    if not allowed:
+        exe.emit(frame, "MapRunFailed", "mapRunFailedEventDetails",
+                 {"error": "States.ExceedToleratedFailureThreshold"})
+        raise StatesError("States.ExceedToleratedFailureThreshold",
+                          "The specified tolerated failure threshold was exceeded")
+    exe.emit(frame, "MapRunSucceeded")
+    exe.emit(frame, "MapStateSucceeded")
+    return output
+
+
+def _map_run_names(exe: Execution, name: str, state: dict) -> tuple[str, dict]:
+    """The Map Run's ARN and its children's: mapRun:MACHINE/LABEL:UUID, the children's
+    execution:MACHINE/LABEL:UUID (express:...:UUID:UUID), their machine stateMachine:MACHINE/LABEL."""
+    parts = exe.context_base["Execution"]["Id"].split(":")
+    if len(parts) < 7:
+        parts = "arn:aws:states:us-east-1:000000000000:execution:sm:exec".split(":")
+    head = ":".join(parts[:5])
+    path = f"{parts[6]}/{state.get('Label', name)}"
+    return (f"{head}:mapRun:{path}:{uuid.uuid4()}",
+            {"STANDARD": f"{head}:execution:{path}", "EXPRESS": f"{head}:express:{path}",
+             "machine": f"{head}:stateMachine:{path}"})
 
 
 __all__ = ["run_parallel", "run_map", "math"]
