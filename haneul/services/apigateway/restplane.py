@@ -14,8 +14,8 @@ import time
 import orjson
 
 from haneul.protocol.message import HttpResponse
-from haneul.services.apigateway import (authorizers, deployment_cache, integrations, mapping, records,
-                                        throttling, validation, vtl)
+from haneul.services.apigateway import (authorizers, deployment_cache, iamauth, integrations, mapping,
+                                        records, throttling, validation, vtl)
 from haneul.services.apigateway.apiparts import DEFAULT_TEMPLATE, GATEWAY_RESPONSES
 
 ERROR_TYPES = {403: "ForbiddenException", 401: "UnauthorizedException", 400: "BadRequestException",
@@ -32,8 +32,9 @@ class Gateway(Exception):
     """Answer with the gateway response of `response_type`."""
 
     def __init__(self, response_type: str, message: str | None, status: int | None = None, detail: str = "",
-                 body: bytes | None = None):
+                 body: bytes | None = None, error_type: str | None = None):
         super().__init__(message)
+        self.error_type = error_type      # x-amzn-ErrorType when not the response type's own
         self.response_type = response_type
         self.message = message
         self.status = status
@@ -138,14 +139,10 @@ async def _pipeline(ctx, owner, req, dep, stage, incoming, context, variables, p
                   f"{resource['path'] if resource['path'] != '/' else '/'}")
     kind = "NONE" if test else (method.get("authorizationType") or "NONE")
     if kind == "AWS_IAM":
-        auth = req.headers.get("authorization", "")
-        if not auth.startswith("AWS4-") and "X-Amz-Signature" not in req.query:
-            raise Gateway("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
-        p = ctx.principal
-        if p is not None:
-            context["identity"].update({"accountId": p.account, "caller": p.user_id or p.account,
-                                        "user": p.user_id or p.account, "userArn": p.arn or None,
-                                        "accessKey": p.access_key})
+        try:
+            context["identity"].update(iamauth.caller(ctx.store, req, owner.region, ctx.now()))
+        except iamauth.Refused as r:
+            raise Gateway(r.response_type, r.message, 403, error_type=r.error_type) from None
     elif kind == "CUSTOM":
         authorizer = dep.authorizers.get(method.get("authorizerId"))
         if authorizer is None:
@@ -492,7 +489,8 @@ def gateway_response(dep, g: Gateway, context: dict, variables: dict, incoming: 
         except vtl.VtlError:
             body = orjson.dumps({"message": g.message})
     headers = [("Content-Type", "application/json"),
-               ("x-amzn-ErrorType", TYPE_NAMES.get(kind) or ERROR_TYPES.get(status, "InternalServerErrorException"))]
+               ("x-amzn-ErrorType", g.error_type or TYPE_NAMES.get(kind) or
+                ERROR_TYPES.get(status, "InternalServerErrorException"))]
     params = {"header": dict(incoming.headers) if incoming else {}, "querystring": incoming.query_map if incoming
               else {}, "path": {}}
     for target, source in ((custom or {}).get("responseParameters") or {}).items():

@@ -17,7 +17,7 @@ import orjson
 from haneul import registry
 from haneul.errors import AwsError
 from haneul.protocol.message import HttpResponse
-from haneul.services.apigateway import authorizers, integrations, mapping
+from haneul.services.apigateway import authorizers, iamauth, integrations, mapping
 from haneul.services.apigateway.restplane import canonical
 from haneul.services.apigatewayv2 import jwt, store, subtypes
 
@@ -237,11 +237,16 @@ async def _authorize(ctx, owner, req, dep, route: dict, incoming: Incoming, stag
     if kind == "NONE":
         return {}
     if kind == "AWS_IAM":
-        if not req.headers.get("authorization", "").startswith("AWS4-"):
-            raise Fail(403, "Forbidden")
-        p = ctx.principal
-        return {"iam": {"accessKey": p.access_key if p else None, "accountId": p.account if p else None,
-                        "userArn": p.arn if p else None, "userId": p.user_id if p else None}}
+        try:
+            who = iamauth.caller(ctx.store, req, owner.region, ctx.now())
+        except iamauth.Refused as r:
+            # an unsigned request is a bare Forbidden on HTTP APIs; a bad signature says why
+            message = "Forbidden" if r.response_type == "MISSING_AUTHENTICATION_TOKEN" else r.message
+            raise Fail(403, message, [("x-amzn-ErrorType", r.error_type)]) from None
+        incoming.context["identity"].update(who)
+        return {"iam": {"accessKey": who["accessKey"], "accountId": who["accountId"], "callerId": who["caller"],
+                        "cognitoIdentity": None, "principalOrgId": None, "userArn": who["userArn"],
+                        "userId": who["user"]}}
     authorizer = dep.authorizers.get(route.get("AuthorizerId") or "")
     if authorizer is None:
         raise Fail(500, "Internal Server Error")
@@ -337,12 +342,10 @@ def _event_v1(req, route: dict, incoming: Incoming, stage: dict, path: str, pref
     request_context = {"accountId": context["accountId"], "apiId": context["apiId"],
                        "domainName": context["domainName"], "domainPrefix": context["domainPrefix"],
                        "extendedRequestId": context["requestId"], "httpMethod": req.method,
-                       "identity": {"sourceIp": context["identity"]["sourceIp"],
-                                    "userAgent": context["identity"]["userAgent"], "accessKey": None,
-                                    "accountId": None, "caller": None, "cognitoAuthenticationProvider": None,
-                                    "cognitoAuthenticationType": None, "cognitoIdentityId": None,
-                                    "cognitoIdentityPoolId": None, "principalOrgId": None, "user": None,
-                                    "userArn": None},
+                       "identity": {"accessKey": None, "accountId": None, "caller": None,
+                                    "cognitoAuthenticationProvider": None, "cognitoAuthenticationType": None,
+                                    "cognitoIdentityId": None, "cognitoIdentityPoolId": None, "principalOrgId": None,
+                                    "user": None, "userArn": None, **context["identity"]},
                        "path": prefix + path, "protocol": "HTTP/1.1", "requestId": context["requestId"],
                        "requestTime": context["time"], "requestTimeEpoch": context["timeEpoch"],
                        "resourceId": route["RouteKey"], "resourcePath": route["RouteKey"].partition(" ")[2] or "/",
