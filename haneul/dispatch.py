@@ -125,8 +125,8 @@ class Dispatcher:
         if handler is None:
             body = orjson.dumps({"message": f"Haneul does not serve {target.service} data-plane requests yet"})
             return HttpResponse(501, [("Content-Type", "application/json")], body)
-        if req.body is None:
-            await req.read_body(max_body)
+        if req.body is None and not getattr(handler, "streams_body", False):
+            await req.read_body(max_body)        # handlers marked streams_body read req.open_stream()
         try:
             return await handler(ctx, req, target.labels)
         except AwsError as err:

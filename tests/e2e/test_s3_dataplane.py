@@ -3,6 +3,7 @@ policy documents, and website endpoints."""
 
 import http.client
 import json
+import os
 import time
 import urllib.parse
 import uuid
@@ -240,3 +241,56 @@ def test_website_redirect_all_and_missing_bucket(haneul_server, s3, bucket):
     st, _, body = _site(ep, "no-such-site-bucket-x", "/")
     assert st == 404 and b"NoSuchBucket" in body
     time.sleep(0)
+
+
+def _peak_rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the server's peak RSS from /proc")
+def test_large_post_upload_streams_to_disk():
+    """A 160 MiB browser upload: the server's peak RSS grows far less than the file."""
+    import hashlib
+
+    from haneul.testing import ServerProcess, make_client
+    server = ServerProcess().start()
+    try:
+        s3 = make_client(server.endpoint, "s3", "135792468013")
+        s3.create_bucket(Bucket="post-large")
+        post = s3.generate_presigned_post("post-large", "big.bin", Conditions=[["content-length-range", 1, 1 << 30]])
+        _post(server.endpoint, "post-large", post["fields"], file_body=b"warm-up")
+        before = _peak_rss(server.proc.pid)
+        head, headers = _form(post["fields"], file_body=b"")
+        head, tail = head[:head.rindex(b"\r\n--")], head[head.rindex(b"\r\n--"):]
+        block, count = bytes(range(256)) * 4096, 160     # 1 MiB blocks
+        md5 = hashlib.md5()
+        for _ in range(count):
+            md5.update(block)
+        parts = urllib.parse.urlsplit(server.endpoint)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        conn.putrequest("POST", "/post-large")
+        conn.putheader("Content-Type", headers["Content-Type"])
+        conn.putheader("Content-Length", str(len(head) + len(block) * count + len(tail)))
+        conn.endheaders()
+        conn.send(head)
+        for _ in range(count):
+            conn.send(block)
+        conn.send(tail)
+        resp = conn.getresponse()
+        assert resp.status == 204, resp.read()
+        conn.close()
+        growth = _peak_rss(server.proc.pid) - before
+        assert growth < 64 << 20, f"peak RSS grew {growth >> 20} MiB"
+        got = s3.head_object(Bucket="post-large", Key="big.bin")
+        assert got["ContentLength"] == len(block) * count and got["ETag"] == f'"{md5.hexdigest()}"'
+        # past the policy's maximum the upload stops with EntityTooLarge and nothing is stored
+        small = s3.generate_presigned_post("post-large", "capped.bin", Conditions=[["content-length-range", 1, 1000]])
+        st, _, body = _post(server.endpoint, "post-large", small["fields"], file_body=b"x" * (4 << 20))
+        assert st == 400 and _code(body) == "EntityTooLarge"
+        assert s3.list_objects_v2(Bucket="post-large", Prefix="capped")["KeyCount"] == 0
+    finally:
+        server.stop()

@@ -17,7 +17,7 @@ from haneul.protocol.xml import escape
 from haneul import identity
 from haneul.errors import AwsError
 from haneul.protocol.message import HttpRequest, HttpResponse
-from haneul.services.s3 import cors, postform, storage
+from haneul.services.s3 import bodies, cors, postform, storage
 from haneul.services.s3.website import Site
 
 _STORAGE_CLASSES = frozenset(("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
@@ -78,6 +78,7 @@ async def website(ctx, req: HttpRequest, labels: dict) -> HttpResponse:
 
 
 # -- browser POST uploads -------------------------------------------------------------------
+POST_LIMIT = 5 * 1024 ** 3
 async def post_object(ctx, req: HttpRequest, labels: dict) -> HttpResponse:
     bucket = labels.get("bucket") or ""
     origin = req.headers.get("origin")
@@ -94,6 +95,9 @@ async def post_object(ctx, req: HttpRequest, labels: dict) -> HttpResponse:
             resp.headers.extend(cors.actual(config, origin, "POST"))
     resp.headers.extend(extra)
     return resp
+
+
+post_object.streams_body = True       # the dispatcher leaves the body unread: the file streams to disk
 
 
 def _principal(ctx, fields: dict) -> tuple:
@@ -145,8 +149,14 @@ def _secret(store, access_key: str) -> str | None:
 
 
 async def _post_object(ctx, req: HttpRequest, bucket: str) -> HttpResponse:
-    body = req.body if req.body is not None else await req.read_body(5 << 30)
-    fields, file = postform.parse_form(body, req.headers.get("content-type", ""))
+    # what follows the file (or what an error left unread) is discarded by the server
+    form = postform.FormReader(req.body if req.body is not None else req.open_stream(),
+                               req.headers.get("content-type", ""))
+    return await _store_form(ctx, req, bucket, form)
+
+
+async def _store_form(ctx, req: HttpRequest, bucket: str, form) -> HttpResponse:
+    fields, file = await form.fields()
     with ctx.store.transaction() as db:
         storage.get_bucket(db, bucket)
     if "key" not in fields:
@@ -155,23 +165,44 @@ async def _post_object(ctx, req: HttpRequest, bucket: str) -> HttpResponse:
         raise AwsError("InvalidArgument", "POST requires exactly one file upload per request.", status=400,
                        ArgumentName="file", ArgumentValue="0")
     principal, signed = _principal(ctx, fields)
+    length_range = None
     if signed:
         doc = postform.decode_policy(fields["policy"])
-        postform.check_policy(doc, fields, bucket, len(file.data), ctx.now())
+        length_range = postform.check_policy(doc, fields, bucket, None, ctx.now())
     key = fields["key"].replace("${filename}", file.filename.replace("\\", "/").rsplit("/", 1)[-1])
     if not key:
         raise AwsError("InvalidArgument", "User key must have a length greater than 0.", status=400,
                        ArgumentName="key", ArgumentValue="")
-    request = _put_request(bucket, key, fields, file)
-    sub = dataclasses.replace(ctx, principal=principal, account=principal.account, headers={}, db=None)
-    from haneul.services.s3.service import S3
-    svc = ctx.app.dispatcher.service("s3") if ctx.app is not None and ctx.app.dispatcher is not None else S3()
-    out = await svc.store_object(sub, request, event="ObjectCreated:Post")
+    request = _put_request(bucket, key, fields)
+    # the file streams to a blob file; its size is checked against the policy before it is stored
+    received = await bodies.receive(ctx.store.blobs, _limited(form.file_chunks(), length_range),
+                                    bodies.Expect(request, {}))
+    try:
+        postform.check_length(length_range, received.size)
+        sub = dataclasses.replace(ctx, principal=principal, account=principal.account, headers={}, db=None)
+        from haneul.services.s3.service import S3
+        svc = ctx.app.dispatcher.service("s3") if ctx.app is not None and ctx.app.dispatcher is not None else S3()
+        out = await svc.store_object(sub, request, event="ObjectCreated:Post", received=received)
+    except BaseException:
+        ctx.store.blobs.delete(received.blob)
+        raise
     return _post_answer(ctx, req, fields, bucket, key, out)
 
 
-def _put_request(bucket: str, key: str, fields: dict, file) -> dict:
-    request: dict = {"Bucket": bucket, "Key": key, "Body": bytes(file.data)}
+async def _limited(chunks, length_range: tuple | None):
+    """The file's chunks, stopped with EntityTooLarge as soon as the policy's maximum (or
+    S3's 5 GB for one POST) is passed."""
+    high = min(length_range[1], POST_LIMIT) if length_range is not None else POST_LIMIT
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > high:
+            postform.check_length((0, high), size)
+        yield chunk
+
+
+def _put_request(bucket: str, key: str, fields: dict) -> dict:
+    request: dict = {"Bucket": bucket, "Key": key}
     for name, member in _FORM_MEMBERS.items():
         if fields.get(name):
             request[member] = fields[name]

@@ -197,8 +197,9 @@ class ObjectOperations:
     async def put_object(self, ctx, request):
         return await self.store_object(ctx, request)
 
-    async def store_object(self, ctx, request, event: str = "ObjectCreated:Put"):
-        """PutObject, and browser POST uploads (event "ObjectCreated:Post")."""
+    async def store_object(self, ctx, request, event: str = "ObjectCreated:Put", received=None):
+        """PutObject, and browser POST uploads (event "ObjectCreated:Post", their body already
+        `received` into a blob file)."""
         bucket_name, key = request["Bucket"], request["Key"]
         with ctx.store.transaction() as db:
             bucket = get_bucket(db, bucket_name)
@@ -210,8 +211,9 @@ class ObjectOperations:
             encryption = storage.config(db, bucket_name, "encryption")
         meta = check_metadata(request.get("Metadata"))
         tags = tags_from_header(request.get("Tagging"))
-        expect = bodies.Expect(request, ctx.headers or {})
-        received = await bodies.receive(ctx.store.blobs, request.get("Body"), expect)
+        if received is None:
+            expect = bodies.Expect(request, ctx.headers or {})
+            received = await bodies.receive(ctx.store.blobs, request.get("Body"), expect)
         try:
             with ctx.store.transaction() as db:
                 bucket = get_bucket(db, bucket_name)

@@ -22,11 +22,14 @@ _EXEMPT = {"policy", "file", "x-amz-signature", "signature", "awsaccesskeyid"}
 _PARAM = re.compile(r';\s*([a-zA-Z0-9_*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
 
 
-class FileField:
-    __slots__ = ("filename", "content_type", "data")
+FIELDS_LIMIT = 1 << 20      # form fields before the file (S3 caps the policy at 20 KB)
 
-    def __init__(self, filename: str, content_type: str, data: memoryview):
-        self.filename, self.content_type, self.data = filename, content_type, data
+
+class FileField:
+    __slots__ = ("filename", "content_type")
+
+    def __init__(self, filename: str, content_type: str):
+        self.filename, self.content_type = filename, content_type
 
 
 def _params(header: str) -> dict:
@@ -38,44 +41,100 @@ def malformed(message: str = "The body of your POST request is not well-formed m
     return AwsError("MalformedPOSTRequest", message, status=400)
 
 
-def parse_form(body: bytes, content_type: str) -> tuple[dict[str, str], FileField | None]:
-    """The fields (lower-case names, first occurrence wins) before the file, and the file."""
-    boundary = _params(content_type).get("boundary")
-    if not boundary:
-        raise malformed()
-    delim = b"--" + boundary.encode("latin-1")
-    view = memoryview(body)
-    pos = body.find(delim)
-    if pos < 0:
-        raise malformed()
-    fields: dict[str, str] = {}
-    while True:
-        pos += len(delim)
-        if body[pos:pos + 2] == b"--":              # the closing delimiter
-            break
-        if body[pos:pos + 2] != b"\r\n":
+async def _chunks_of(body):
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        if body:
+            yield bytes(body)
+        return
+    async for chunk in body:
+        yield chunk
+
+
+class FormReader:
+    """A multipart/form-data body read as it arrives: `await fields()` gives the fields
+    before the file part (lower-case names, first occurrence wins) and the file's name and
+    type; `file_chunks()` then yields the file's bytes, so the file is never held whole.
+    What follows the file is left unread (later fields are ignored, as S3 ignores them)."""
+
+    def __init__(self, body, content_type: str):
+        boundary = _params(content_type).get("boundary")
+        if not boundary:
             raise malformed()
-        head_end = body.find(b"\r\n\r\n", pos + 2)
-        if head_end < 0:
-            raise malformed()
-        headers = {}
-        for line in body[pos + 2:head_end].decode("utf-8", "replace").split("\r\n"):
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        end = body.find(b"\r\n" + delim, head_end + 4)
-        if end < 0:
-            raise malformed()
-        disposition = headers.get("content-disposition", "")
-        params = _params(disposition)
-        name = (params.get("name") or "").lower()
-        content = view[head_end + 4:end]
-        if name == "file" or "filename" in params:
-            return fields, FileField(params.get("filename") or "", headers.get("content-type", ""), content)
-        if name and name not in fields:
-            fields[name] = bytes(content).decode("utf-8", "replace")
-        pos = end + 2
-    return fields, None
+        self.delim = b"--" + boundary.encode("latin-1")
+        self.source = _chunks_of(body).__aiter__()
+        self.buf = bytearray()
+        self.ended = False
+
+    async def _more(self) -> bool:
+        if self.ended:
+            return False
+        if len(self.buf) > FIELDS_LIMIT:
+            raise malformed("Your POST request fields preceding the upload file were too large.")
+        try:
+            self.buf += await self.source.__anext__()
+        except StopAsyncIteration:
+            self.ended = True
+            return False
+        return True
+
+    async def _find(self, needle: bytes, start: int = 0) -> int:
+        """Index of `needle` in the buffer, reading more as needed; MalformedPOSTRequest at the end."""
+        while True:
+            i = self.buf.find(needle, start)
+            if i >= 0:
+                return i
+            start = max(start, len(self.buf) - len(needle) + 1)
+            if not await self._more():
+                raise malformed()
+
+    async def fields(self) -> tuple[dict[str, str], FileField | None]:
+        delim = self.delim
+        pos = await self._find(delim)
+        fields: dict[str, str] = {}
+        while True:
+            pos += len(delim)
+            while len(self.buf) < pos + 2 and await self._more():
+                pass
+            if self.buf[pos:pos + 2] == b"--":              # the closing delimiter
+                return fields, None
+            if self.buf[pos:pos + 2] != b"\r\n":
+                raise malformed()
+            head_end = await self._find(b"\r\n\r\n", pos + 2)
+            headers = {}
+            for line in bytes(self.buf[pos + 2:head_end]).decode("utf-8", "replace").split("\r\n"):
+                name, sep, value = line.partition(":")
+                if sep:
+                    headers[name.strip().lower()] = value.strip()
+            params = _params(headers.get("content-disposition", ""))
+            name = (params.get("name") or "").lower()
+            if name == "file" or "filename" in params:
+                del self.buf[:head_end + 4]
+                return fields, FileField(params.get("filename") or "", headers.get("content-type", ""))
+            end = await self._find(b"\r\n" + delim, head_end + 4)
+            if name and name not in fields:
+                fields[name] = bytes(self.buf[head_end + 4:end]).decode("utf-8", "replace")
+            pos = end + 2
+
+    async def file_chunks(self):
+        """The file part's bytes, up to the delimiter that ends it."""
+        marker = b"\r\n" + self.delim
+        keep = len(marker) - 1                # a marker split across chunks is found next time
+        while True:
+            i = self.buf.find(marker)
+            if i >= 0:
+                if i:
+                    yield bytes(self.buf[:i])
+                del self.buf[:i + len(marker)]
+                return
+            if len(self.buf) > keep:
+                yield bytes(self.buf[:-keep])
+                del self.buf[:-keep]
+            if self.ended:
+                raise malformed()
+            try:
+                self.buf += await self.source.__anext__()
+            except StopAsyncIteration:
+                self.ended = True
 
 
 # -- the policy -----------------------------------------------------------------------------
@@ -109,8 +168,9 @@ def decode_policy(text: str) -> dict:
     return doc
 
 
-def check_policy(doc: dict, fields: dict[str, str], bucket: str, size: int, now: float) -> None:
-    """AccessDenied (or EntityTooLarge/Small) unless the upload satisfies the policy."""
+def check_policy(doc: dict, fields: dict[str, str], bucket: str, size: int | None, now: float) -> tuple | None:
+    """AccessDenied unless the form satisfies the policy; EntityTooLarge/Small when `size`
+    is given and out of the content-length-range.  Returns that range (low, high) or None."""
     try:
         expires = _timestamp(str(doc["expiration"]))
     except ValueError:
@@ -152,6 +212,12 @@ def check_policy(doc: dict, fields: dict[str, str], bucket: str, size: int, now:
     for name in fields:
         if name not in named and name not in _EXEMPT and not name.startswith("x-ignore-"):
             raise _denied(f"Extra input fields: {name}")
+    if size is not None:
+        check_length(length_range, size)
+    return length_range
+
+
+def check_length(length_range: tuple | None, size: int) -> None:
     if length_range is not None:
         low, high = length_range
         if size > high:

@@ -1,7 +1,9 @@
 """CORS rule matching and the browser POST form and policy, without a server."""
 
+import asyncio
 import base64
 import json
+import tracemalloc
 
 import pytest
 
@@ -45,13 +47,63 @@ def _form(fields: dict, data: bytes = b"DATA") -> tuple[bytes, str]:
     return b"".join(parts), 'multipart/form-data; boundary="XyZ"'
 
 
-def test_parse_form_stops_at_the_file():
+def _read(chunks, ctype):
+    async def go():
+        async def source():
+            for c in chunks:
+                yield c
+        form = postform.FormReader(source(), ctype)
+        fields, file = await form.fields()
+        data = b"".join([c async for c in form.file_chunks()]) if file else None
+        return fields, file, data
+    return asyncio.run(go())
+
+
+def test_form_reader_stops_at_the_file():
     body, ctype = _form({"Key": "k/${filename}", "X-Amz-Meta-A": "1"}, b"line1\r\nline2")
-    fields, file = postform.parse_form(body, ctype)
+    fields, file, data = _read([body], ctype)
     assert fields == {"key": "k/${filename}", "x-amz-meta-a": "1"}
-    assert bytes(file.data) == b"line1\r\nline2" and file.filename == "a.txt"
+    assert data == b"line1\r\nline2" and file.filename == "a.txt" and file.content_type == "text/plain"
     with pytest.raises(AwsError):
-        postform.parse_form(b"junk", "multipart/form-data; boundary=XyZ")
+        _read([b"junk"], "multipart/form-data; boundary=XyZ")
+    with pytest.raises(AwsError):                         # the file's closing delimiter never comes
+        _read([body[:body.index(b"line2") + 5]], ctype)
+
+
+def test_form_reader_finds_delimiters_split_across_chunks():
+    data = bytes(range(256)) * 300 + b"\r\n--Xy\r\n--X" + b"\r\n-" * 100
+    body, ctype = _form({"key": "k", "x-amz-meta-long": "v" * 5000}, data)
+    for size in (1, 7, 64, 4096):
+        pieces = [body[i:i + size] for i in range(0, len(body), size)]
+        fields, file, got = _read(pieces, ctype)
+        assert got == data and fields["x-amz-meta-long"] == "v" * 5000
+
+
+def test_form_reader_never_holds_the_file():
+    """A 32 MiB file read in 64 KiB chunks: the reader's memory stays near one chunk."""
+    head, ctype = _form({"key": "big"}, b"")
+    head, tail = head.split(b"\r\n--XyZ\r\nContent-Disposition: form-data; name=\"after\"")[0], \
+        b"\r\n--XyZ--\r\n"
+    chunk = b"z" * 65536
+
+    async def go():
+        async def source():
+            yield head
+            for _ in range(512):
+                yield chunk
+            yield tail
+        form = postform.FormReader(source(), ctype)
+        await form.fields()
+        tracemalloc.start()
+        total = 0
+        async for piece in form.file_chunks():
+            total += len(piece)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return total, peak
+    total, peak = asyncio.run(go())
+    assert total == 512 * 65536
+    assert peak < 1 << 20
 
 
 def _policy(conditions, expiration="2030-01-01T00:00:00Z"):
