@@ -6,7 +6,7 @@ import json
 
 from haneul.errors import AwsError
 from haneul.services.awslambda import code as code_pkg
-from haneul.services.awslambda import names, records, runtimes
+from haneul.services.awslambda import names, records, runtimes, signing
 from haneul.services.awslambda.records import LATEST
 from haneul.services.base import decode_token, encode_token
 
@@ -133,6 +133,7 @@ class FunctionOps:
                                     (ctx.account, ctx.region, name)).fetchone()
                 if exists:
                     raise AwsError("ResourceConflictException", f"Function already exist: {name}", Type="User")
+                signing.check_deploy(db, ctx, request.get("CodeSigningConfigArn"))
                 layers, layer_blobs, layer_bytes = self._layers(ctx, request.get("Layers"))
                 info = self._store_code(ctx, data, layer_bytes)
                 now = ctx.now()
@@ -162,8 +163,10 @@ class FunctionOps:
                     config["VpcConfig"] = {**request["VpcConfig"], "VpcId": ""}
                 code = {"blob": info["blob"], "hex": info["hex"], "unzipped": info["unzipped"],
                         "layers": layer_blobs, "layers_unzipped": layer_bytes}
-                db.execute("INSERT INTO lambda_function(account, region, name, created, tags) VALUES(?,?,?,?,?)",
-                           (ctx.account, ctx.region, name, now, json.dumps(request.get("Tags") or {})))
+                db.execute("INSERT INTO lambda_function(account, region, name, created, tags, code_signing) "
+                           "VALUES(?,?,?,?,?,?)", (ctx.account, ctx.region, name, now,
+                                                   json.dumps(request.get("Tags") or {}),
+                                                   request.get("CodeSigningConfigArn")))
                 records.save_version(db, ctx.account, ctx.region, name, LATEST, config, code)
                 answer = self._config_answer(config, "create")
                 if request.get("Publish"):
@@ -200,9 +203,10 @@ class FunctionOps:
         with ctx.store.transaction() as db:
             ctx.db = db
             try:
-                records.function_row(db, ctx, name)
+                row = records.function_row(db, ctx, name)
                 config, code = records.load_version(db, ctx.account, ctx.region, name, LATEST)
                 records.check_revision(request.get("RevisionId"), config["RevisionId"])
+                signing.check_deploy(db, ctx, row["code_signing"])
                 info = code_pkg.inspect_zip(data)
                 if request.get("DryRun"):
                     preview = dict(config, CodeSha256=info["sha256"], CodeSize=info["size"])
@@ -300,13 +304,14 @@ class FunctionOps:
                                f"aliases reference it: [{used['alias']}]", Type="User")
             ctx.db.execute("DELETE FROM lambda_version WHERE account=? AND region=? AND name=? AND version=?",
                            (*key, qualifier))
-            for table in ("lambda_policy", "lambda_event_invoke_config", "lambda_provisioned", "lambda_url"):
+            for table in ("lambda_policy", "lambda_event_invoke_config", "lambda_provisioned", "lambda_url",
+                          "lambda_runtime_management"):
                 ctx.db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND name=? AND qualifier=?",
                                (*key, qualifier))
             self._stop_environments(ctx, name, qualifier)
             return {"StatusCode": 204}
         for table in ("lambda_version", "lambda_alias", "lambda_policy", "lambda_event_invoke_config",
-                      "lambda_provisioned", "lambda_url", "lambda_function", "lambda_esm"):
+                      "lambda_provisioned", "lambda_url", "lambda_function", "lambda_esm", "lambda_runtime_management"):
             ctx.db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND name=?", key)
         self._stop_environments(ctx, name, None)
         return {"StatusCode": 204}

@@ -161,7 +161,7 @@ class SettingOps:
                               "ORDER BY qualifier", (ctx.account, ctx.region, name)).fetchall()
         items = [dict(self._provisioned_answer(ctx, name, r),
                       FunctionArn=names.function_arn(ctx.account, ctx.region, name, r["qualifier"])) for r in rows]
-        return _paged(request, items, "ProvisionedConcurrencyConfigs")
+        return paged(request, items, "ProvisionedConcurrencyConfigs")
 
     # -- event invoke configs ----------------------------------------------------------------
     def _invoke_config_answer(self, ctx, name, qualifier, doc, modified) -> dict:
@@ -222,7 +222,7 @@ class SettingOps:
                               "ORDER BY qualifier", (ctx.account, ctx.region, name)).fetchall()
         items = [self._invoke_config_answer(ctx, name, r["qualifier"], json.loads(r["doc"]), r["modified"])
                  for r in rows]
-        return _paged(request, items, "FunctionEventInvokeConfigs")
+        return paged(request, items, "FunctionEventInvokeConfigs")
 
     # -- function URLs ------------------------------------------------------------------------
     def _url_row(self, ctx, name: str, qualifier: str):
@@ -299,36 +299,41 @@ class SettingOps:
         records.function_row(ctx.db, ctx, name)
         rows = ctx.db.execute("SELECT * FROM lambda_url WHERE account=? AND region=? AND name=? ORDER BY qualifier",
                               (ctx.account, ctx.region, name)).fetchall()
-        return _paged(request, [self._url_answer(ctx, name, r) for r in rows], "FunctionUrlConfigs")
+        return paged(request, [self._url_answer(ctx, name, r) for r in rows], "FunctionUrlConfigs")
 
     # -- tags ---------------------------------------------------------------------------------
-    def _tagged(self, ctx, resource: str):
+    def _tagged(self, ctx, resource: str) -> tuple[str, str, str, dict]:
+        """(table, key column, key, tags) of a taggable ARN: a function or a code signing config."""
+        if ":code-signing-config:" in resource:
+            from haneul.services.awslambda import signing
+            csc_id = signing.load(ctx.db, ctx, resource)["CodeSigningConfigId"]
+            row = ctx.db.execute("SELECT tags FROM lambda_code_signing WHERE account=? AND region=? AND id=?",
+                                 (ctx.account, ctx.region, csc_id)).fetchone()
+            return "lambda_code_signing", "id", csc_id, json.loads(row["tags"])
         name = names.parse_function_arn_resource(ctx, resource)
-        return name, records.function_row(ctx.db, ctx, name)
+        return "lambda_function", "name", name, json.loads(records.function_row(ctx.db, ctx, name)["tags"])
 
-    def tag_resource(self, ctx, request: dict) -> dict:
-        name, row = self._tagged(ctx, request["Resource"])
-        tags = json.loads(row["tags"])
-        tags.update(request["Tags"])
+    def _retag(self, ctx, resource: str, change) -> None:
+        table, column, key, tags = self._tagged(ctx, resource)
+        tags = change(tags)
         if len(tags) > 50:
             raise invalid("Number of tags exceeds resource tag limit.")
-        ctx.db.execute("UPDATE lambda_function SET tags=? WHERE account=? AND region=? AND name=?",
-                       (json.dumps(tags), ctx.account, ctx.region, name))
+        ctx.db.execute(f"UPDATE {table} SET tags=? WHERE account=? AND region=? AND {column}=?",
+                       (json.dumps(tags), ctx.account, ctx.region, key))
+
+    def tag_resource(self, ctx, request: dict) -> dict:
+        self._retag(ctx, request["Resource"], lambda tags: {**tags, **request["Tags"]})
         return {}
 
     def untag_resource(self, ctx, request: dict) -> dict:
-        name, row = self._tagged(ctx, request["Resource"])
-        tags = {k: v for k, v in json.loads(row["tags"]).items() if k not in set(request["TagKeys"])}
-        ctx.db.execute("UPDATE lambda_function SET tags=? WHERE account=? AND region=? AND name=?",
-                       (json.dumps(tags), ctx.account, ctx.region, name))
+        drop = set(request["TagKeys"])
+        self._retag(ctx, request["Resource"], lambda tags: {k: v for k, v in tags.items() if k not in drop})
         return {}
 
     def list_tags(self, ctx, request: dict) -> dict:
-        _, row = self._tagged(ctx, request["Resource"])
-        return {"Tags": json.loads(row["tags"])}
+        return {"Tags": self._tagged(ctx, request["Resource"])[3]}
 
-
-def _paged(request, items: list, member: str) -> dict:
+def paged(request, items: list, member: str) -> dict:
     start = 0
     if request.get("Marker"):
         start = decode_token(request["Marker"], lambda: invalid("Invalid marker"))
