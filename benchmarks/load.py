@@ -302,8 +302,10 @@ class CpuWatch:
 def prepare(endpoint: Endpoint, op: Any, tag: str) -> tuple[dict, list[RawRequest]]:
     """Run the operation's setup, then sign its request variants."""
     context = op.setup(endpoint, tag) if op.setup else {}
+    raw = getattr(op, "raw", None)  # data-plane entries (deployed APIs) build plain HTTP requests
     requests = [
-        endpoint.sign(op.service, op.operation, op.params(context, i), **op.config)
+        raw(endpoint, context, i) if raw else endpoint.sign(op.service, op.operation, op.params(context, i),
+                                                            **op.config)
         for i in range(op.variants)
     ]
     return context, requests
