@@ -187,3 +187,70 @@ def test_aws_sdk_error_names(aws):
                   "Parameters": {"QueueName": "absent"}, "End": True}}}
     out = run(aws, machine(aws, "sdk-err", d))
     assert out["status"] == "FAILED" and out["error"] == "Sqs.QueueDoesNotExistException", out
+
+
+def _catch_all(resource, parameters):
+    """A Task whose error (name and cause) becomes the output."""
+    return {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": resource, "Parameters": parameters,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
+        "Caught": {"Type": "Pass", "End": True}}}
+
+
+def test_optimized_and_sdk_error_names_follow_the_java_sdks(aws, aws_client):
+    ddb = aws_client("dynamodb")
+    ddb.create_table(TableName="errs", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName="errs", Item={"pk": {"S": "a"}})
+    cases = [
+        # modeled by DynamoDB: the code as is, 1.x cause
+        ("arn:aws:states:::dynamodb:putItem",
+         {"TableName": "errs", "Item": {"pk": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(pk)"},
+         "DynamoDB.ConditionalCheckFailedException", "(Service: AmazonDynamoDBv2; Status Code: 400; "
+                                                     "Error Code: ConditionalCheckFailedException; Request ID: "),
+        ("arn:aws:states:::dynamodb:getItem", {"TableName": "absent", "Key": {"pk": {"S": "a"}}},
+         "DynamoDB.ResourceNotFoundException", "Error Code: ResourceNotFoundException;"),
+        # not modeled (ValidationException): the 1.x client's base exception
+        ("arn:aws:states:::dynamodb:putItem", {"TableName": "errs", "Item": {"other": {"S": "a"}}},
+         "DynamoDB.AmazonDynamoDBException", "Error Code: ValidationException;"),
+        ("arn:aws:states:::lambda:invoke", {"FunctionName": "absent"},
+         "Lambda.ResourceNotFoundException", "(Service: AWSLambda; Status Code: 404; Error Code: "
+                                             "ResourceNotFoundException;"),
+        # aws-sdk: 2.x names, the base class <Service>Exception when not modeled
+        ("arn:aws:states:::aws-sdk:dynamodb:putItem", {"TableName": "errs", "Item": {"other": {"S": "a"}}},
+         "DynamoDb.DynamoDbException", "(Service: DynamoDb, Status Code: 400, Request ID: "),
+        ("arn:aws:states:::aws-sdk:dynamodb:getItem", {"TableName": "absent", "Key": {"pk": {"S": "a"}}},
+         "DynamoDb.ResourceNotFoundException", "(Service: DynamoDb, Status Code: 400, Request ID: "),
+    ]
+    for i, (resource, params, error, cause_part) in enumerate(cases):
+        out = run(aws, machine(aws, f"err-{i}", _catch_all(resource, params)))
+        caught = json.loads(out["output"])
+        assert caught["Error"] == error, (resource, caught)
+        assert cause_part in caught["Cause"], (resource, caught["Cause"])
+
+
+def test_start_execution_sync_child_failure_is_task_failed(aws):
+    child = machine(aws, "child", {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Child", "Cause": "why"}}})
+    parent = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                                               "Parameters": {"StateMachineArn": child, "Input": {"x": 1}},
+                                               "End": True}}}
+    out = run(aws, machine(aws, "parent-sync", parent))
+    assert (out["status"], out["error"]) == ("FAILED", "States.TaskFailed"), out
+    cause = json.loads(out["cause"])
+    assert (cause["Status"], cause["Error"], cause["Cause"]) == ("FAILED", "Child", "why")
+    assert json.loads(cause["Input"]) == {"x": 1} and isinstance(cause["StartDate"], int)
+    ok = machine(aws, "child-ok", {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"r": 1}, "End": True}}})
+    for resource, output in (("states:startExecution.sync:2", {"r": 1}), ("states:startExecution.sync", '{"r":1}')):
+        parent["States"]["T"].update(Resource=f"arn:aws:states:::{resource}", Parameters={"StateMachineArn": ok})
+        out = run(aws, machine(aws, "parent-" + resource.replace(":", "-").replace(".", "-"), parent))
+        result = json.loads(out["output"])
+        assert (result["Status"], result["Output"]) == ("SUCCEEDED", output), result
+        assert result["ExecutionArn"].startswith(ok.replace(":stateMachine:", ":execution:"))
+    dup = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                                            "Parameters": {"StateMachineArn": child, "Name": "same",
+                                                           "Input.$": "$"}, "End": True}}}
+    arn = machine(aws, "parent-dup", dup)
+    assert run(aws, arn, {"a": 1})["status"] == "SUCCEEDED"
+    out = run(aws, arn, {"a": 2})
+    assert out["error"] == "StepFunctions.ExecutionAlreadyExists", out

@@ -44,6 +44,17 @@ OPTIMIZED = {
     "events:putEvents": ("events", "PutEvents", "EventBridge"),
     "states:startExecution": ("stepfunctions", "StartExecution", "StepFunctions"),
 }
+# Optimized integrations name errors after the AWS SDK for Java 1.x: "<Prefix>.<ErrorCode>" for an
+# error the service models (DynamoDB.ConditionalCheckFailedException, StepFunctions.
+# ExecutionLimitExceeded, Lambda.ResourceNotFoundException), else the client's base exception
+# (DynamoDB.AmazonDynamoDBException for a ValidationException, Lambda.AWSLambdaException), with
+# that SDK's cause "<message> (Service: AmazonDynamoDBv2; Status Code: 400; Error Code: ...;
+# Request ID: ...; Proxy: null)".  prefix -> (base exception, service name in the cause)
+_JAVA_V1 = {"DynamoDB": ("AmazonDynamoDBException", "AmazonDynamoDBv2"), "SQS": ("AmazonSQSException", "AmazonSQS"),
+            "SNS": ("AmazonSNSException", "AmazonSNS"),
+            "EventBridge": ("AmazonEventBridgeException", "AmazonEventBridge"),
+            "StepFunctions": ("AWSStepFunctionsException", "AWSStepFunctions"),
+            "Lambda": ("AWSLambdaException", "AWSLambda")}
 # fields of optimized integrations that take a string but may be written as JSON in the state
 _JSON_TEXT_FIELDS = {"sqs:sendMessage": ("MessageBody",), "sns:publish": ("Message",),
                      "states:startExecution": ("Input",)}
@@ -56,6 +67,32 @@ def _pascal(action: str) -> str:
 def sdk_error_name(prefix: str, code: str) -> str:
     """`<ServiceName>.<ErrorName>Exception` as AWS names aws-sdk task errors."""
     return f"{prefix}.{code if code.endswith('Exception') else code + 'Exception'}"
+
+
+def _modeled(service: str, code: str):
+    """The service model's exception shape for `code`, if the service models it."""
+    from haneul.protocol.shapes import service_spec
+    try:
+        return service_spec(service).error_shape(code)
+    except Exception:            # noqa: BLE001 - an unknown service models nothing
+        return None
+
+
+def task_error(service: str, prefix: str, err: AwsError, sdk: bool) -> StatesError:
+    """A service's error answer as the Task's error: aws-sdk tasks after the AWS SDK for Java 2.x
+    (modeled: <Service>.<Code>Exception; else the client's base class <Service>.<Service>Exception),
+    optimized integrations after the 1.x SDK (see _JAVA_V1)."""
+    shape = _modeled(service, err.code)
+    status = err.status or (shape.error.get("httpStatusCode") if shape is not None else None) or 400
+    if sdk:
+        name = sdk_error_name(prefix, err.code) if shape is not None else f"{prefix}.{prefix}Exception"
+        cause = f"{err.message} (Service: {prefix}, Status Code: {status}, Request ID: {request_id()})"
+        return StatesError(name, cause)
+    base, client = _JAVA_V1.get(prefix, (f"{prefix}Exception", prefix))
+    name = f"{prefix}.{err.code}" if shape is not None else f"{prefix}.{base}"
+    cause = (f"{err.message} (Service: {client}; Status Code: {status}; Error Code: {err.code}; "
+             f"Request ID: {request_id()}; Proxy: null)")
+    return StatesError(name, cause)
 
 
 def _missing(what: str) -> StatesError:
@@ -73,8 +110,7 @@ async def _dispatch(host, service: str, operation: str, params: Any, prefix: str
     except AwsError as err:
         if err.code in ("NotImplementedException", "UnknownOperationException") and err.status in (501, None):
             raise _missing(f"{service}.{operation}") from None
-        name = sdk_error_name(prefix, err.code) if sdk else f"{prefix}.{err.code}"
-        raise StatesError(name, _error_cause(prefix, err)) from None
+        raise task_error(service, prefix, err, sdk) from None
 
 
 def _json_protocol(service: str) -> bool:
@@ -85,12 +121,6 @@ def _json_protocol(service: str) -> bool:
         return service_spec(service).metadata.get("protocol") == "json"
     except Exception:            # noqa: BLE001 - an unknown service fails later, with its own error
         return False
-
-
-def _error_cause(prefix: str, err: AwsError) -> str:
-    """AWS's cause for a service error: the message, then (as the AWS SDK words it) the service,
-    status code and request id."""
-    return f"{err.message} (Service: {prefix}, Status Code: {err.status or 400}, Request ID: {request_id()})"
 
 
 def _jsonable(value: Any) -> Any:
@@ -148,10 +178,26 @@ async def _invoke(host, integration: str, call: TaskCall, pattern: str) -> Any:
         params = dict(params, Entries=[dict(e, Detail=json.dumps(e["Detail"], separators=(",", ":")))
                                        if isinstance(e, dict) and not isinstance(e.get("Detail", ""), str) else e
                                        for e in params.get("Entries", [])])
-    out = _jsonable(await _dispatch(host, service, operation, params, prefix))
-    if integration == "states:startExecution" and pattern in ("sync", "sync:2"):
-        return await _wait_child(host, out["executionArn"], pattern)
-    return out
+    if integration == "states:startExecution":
+        params = {k[:1].lower() + k[1:]: v for k, v in params.items()}     # the API's camelCase members
+        out = _java_v1(await _dispatch(host, service, operation, params, prefix))
+        if pattern in ("sync", "sync:2"):
+            return await _wait_child(host, out["ExecutionArn"], pattern)
+        return out
+    return _jsonable(await _dispatch(host, service, operation, params, prefix))
+
+
+def _java_v1(value: Any) -> Any:
+    """Step Functions' own API answers a Task as the AWS SDK for Java 1.x serializes it:
+    PascalCase members, dates in epoch milliseconds."""
+    import datetime as dt
+    if isinstance(value, dict):
+        return {_pascal(k): _java_v1(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_java_v1(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp() * 1000)
+    return value
 
 
 async def _wait_child(host, arn: str, pattern: str) -> Any:
@@ -162,16 +208,15 @@ async def _wait_child(host, arn: str, pattern: str) -> Any:
                 await asyncio.shield(task)
             except BaseException:
                 pass
-        desc = _jsonable(await _dispatch(host, "stepfunctions", "DescribeExecution", {"executionArn": arn},
-                                         "StepFunctions"))
-        if desc["status"] != "RUNNING":
+        desc = _java_v1(await _dispatch(host, "stepfunctions", "DescribeExecution", {"executionArn": arn},
+                                        "StepFunctions"))
+        if desc["Status"] != "RUNNING":
             break
         await asyncio.sleep(0.05)
-    if desc["status"] != "SUCCEEDED":
-        raise StatesError("States.TaskFailed" if desc["status"] == "FAILED" else f"States.{desc['status'].title()}",
-                          json.dumps(desc, separators=(",", ":")))
-    if pattern == "sync:2" and isinstance(desc.get("output"), str):
-        desc["output"] = json.loads(desc["output"])
+    if desc["Status"] != "SUCCEEDED":      # failed, timed out or aborted: the child's description is the cause
+        raise StatesError("States.TaskFailed", json.dumps(desc, separators=(",", ":")))
+    if pattern == "sync:2" and isinstance(desc.get("Output"), str):
+        desc["Output"] = json.loads(desc["Output"])
     return desc
 
 
@@ -185,7 +230,7 @@ async def _run_lambda(host, params: dict) -> tuple[dict, Any]:
     if payload is not None:
         request["Payload"] = (payload if isinstance(payload, str) else
                               json.dumps(payload, separators=(",", ":"))).encode()
-    out = await _dispatch(host, "lambda", "Invoke", request, "Lambda", sdk=True)
+    out = await _dispatch(host, "lambda", "Invoke", request, "Lambda")
     body = out.get("Payload") or b""
     if not isinstance(body, (bytes, bytearray)):
         body = b"".join([chunk async for chunk in body])
