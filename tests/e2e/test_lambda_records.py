@@ -5,6 +5,7 @@ NotImplementedException of operations with no local meaning."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from botocore.exceptions import ClientError
@@ -145,3 +146,18 @@ def test_operations_with_no_local_meaning_answer_not_implemented(aws_client, aws
                      (lam.list_durable_executions_by_function, {"FunctionName": "plain"})):
         code, message, status = error(call, **kw)
         assert (code, status) == ("NotImplementedException", 501) and "Haneul" in message
+
+
+def test_a_runtime_with_no_interpreter_is_refused_with_what_to_install(aws_client, aws_account):
+    from haneul.services.awslambda import runtimes
+    missing = [r for r in runtimes.PYTHON + runtimes.NODE if runtimes.interpreter(r) is None
+               and not os.environ.get(runtimes.variable(r))]
+    if not missing:
+        pytest.skip("every runtime has an interpreter here")
+    runtime = missing[-1]
+    lam = aws_client("lambda")
+    code, message, status = error(lam.create_function, FunctionName="norun", Runtime=runtime,
+                                  Role=ROLE.format(account=aws_account), Handler="app.handler",
+                                  Code={"ZipFile": CODE})
+    assert (code, status) == ("InvalidParameterValueException", 400)
+    assert runtimes.variable(runtime) in message and "Available: " in message

@@ -37,10 +37,20 @@ def kind(runtime: str) -> str:
     return "unsupported"
 
 
+def variable(runtime: str) -> str:
+    """The setting that names a runtime's interpreter: HANEUL_LAMBDA_NODEJS22_X, ..."""
+    return "HANEUL_LAMBDA_" + runtime.upper().replace(".", "_")
+
+
 def _override(runtime: str) -> str | None:
-    key = "HANEUL_LAMBDA_" + runtime.upper().replace(".", "_")
-    path = os.environ.get(key)
-    return path if path and os.access(path, os.X_OK) else None
+    """The interpreter the setting names, if it is executable and of the runtime's version
+    (a Node.js 20 named for nodejs22.x is not taken)."""
+    path = os.environ.get(variable(runtime))
+    if not path or not os.access(path, os.X_OK):
+        return None
+    if runtime in NODE and _node_major(path) != int(runtime[len("nodejs"):-2]):
+        return None
+    return path
 
 
 @functools.lru_cache(maxsize=None)
@@ -100,12 +110,34 @@ def check(runtime: str | None) -> None:
                        f"The runtime parameter of {runtime} is not supported by Haneul. Supported: "
                        f"{', '.join(PYTHON + NODE + PROVIDED[:2])}.", Type="User")
     if interpreter(runtime) is None:
-        hint = "HANEUL_LAMBDA_" + runtime.upper().replace(".", "_")
-        what = f"a {runtime[:-2].replace('nodejs', 'node ')} executable" if k == "node" else runtime
         raise AwsError("InvalidParameterValueException",
-                       f"The runtime parameter of {runtime} is not supported here: no interpreter found "
-                       f"for it ({what} on PATH, in pyenv or nvm). Install one or set {hint} to its "
-                       f"path. Available: {', '.join(available())}.", Type="User")
+                       f"The runtime parameter of {runtime} is not supported here: {missing(runtime)} "
+                       f"Available: {', '.join(available())}.", Type="User")
+
+
+def missing(runtime: str) -> str:
+    """Why no interpreter serves `runtime`, and what to install or set."""
+    key = variable(runtime)
+    given = os.environ.get(key)
+    if runtime in NODE:
+        major = int(runtime[len("nodejs"):-2])
+        seen = []
+        if given:
+            version = _node_major(given) if os.access(given, os.X_OK) else None
+            seen.append(f"{key}={given} is " + (f"Node.js {version}" if version else "not an executable node"))
+        on_path = shutil.which("node")
+        if on_path:
+            seen.append(f"the node on PATH ({on_path}) is Node.js {_node_major(on_path)}")
+        found = "; ".join(seen) or "no node on PATH or in ~/.nvm"
+        return (f"no Node.js {major} found ({found}). Install Node.js {major} (for example `npm install "
+                f"--prefix ~/.haneul-node/{major} node@{major}`, see docs/lambda.md) and set {key} to its "
+                f"node executable (~/.haneul-node/{major}/node_modules/node/bin/node).")
+    version = runtime[len("python"):]
+    if given:
+        return (f"{key}={given} is not an executable. Set {key} to a Python {version} interpreter, or put "
+                f"{runtime} on PATH (pyenv install {version} also works).")
+    return (f"no {runtime} on PATH or in ~/.pyenv/versions/{version}.*. Install Python {version} "
+            f"(pyenv install {version}, or the system package) or set {key} to its interpreter.")
 
 
 def available() -> list[str]:
