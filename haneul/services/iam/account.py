@@ -8,10 +8,11 @@ import uuid
 from haneul.context import RequestContext
 from haneul.services.iam import credential_report, errors, managed
 from haneul.services.iam.entities import (LIMITS, check_document, encode_document, find_policy, group_shape,
-                                          profile_shape, records, require, role_shape, user_shape)
+                                          profile_shape, records, role_shape, user_shape)
 from haneul.services.iam.paging import page
 from haneul.services.iam.policies import policy_shape
 from haneul.services.iam.policy import validate
+from haneul.services.iam.simulation import principal_entity, principal_policies
 
 PASSWORD_DEFAULTS = {"MinimumPasswordLength": 6, "RequireSymbols": False, "RequireNumbers": False,
                      "RequireUppercaseCharacters": False, "RequireLowercaseCharacters": False,
@@ -284,19 +285,6 @@ class Account:
 
     def get_context_keys_for_principal_policy(self, ctx: RequestContext, request: dict) -> dict:
         rec = records(ctx)
-        source = request["PolicySourceArn"]
-        kind, _, rest = source.split(":", 5)[-1].partition("/")
-        if kind not in ("user", "group", "role"):
-            raise errors.invalid_input(f"Invalid ARN {source}.")
-        entity = require(rec, kind, rest.rsplit("/", 1)[-1])
-        docs = [r[0] for r in rec.rows("SELECT document FROM iam_inline WHERE account=? AND region=? AND kind=? "
-                                       "AND key=?", kind, entity["name"].lower())]
-        for r in rec.rows("SELECT policy_arn FROM iam_attached WHERE account=? AND region=? AND kind=? AND key=?",
-                          kind, entity["name"].lower()):
-            found = find_policy(rec, r[0])
-            if found and found["aws"]:
-                docs.append(managed.get(found["arn"])["document"])
-            elif found:
-                docs.append(rec.scalar("SELECT document FROM iam_policy_version WHERE account=? AND region=? "
-                                       "AND policy_key=? AND is_default=1", found["name"].lower()))
+        kind, entity = principal_entity(rec, request["PolicySourceArn"])
+        docs = [text for text, _, _ in principal_policies(rec, kind, entity)]
         return {"ContextKeyNames": self._context_keys(docs + list(request.get("PolicyInputList") or []))}

@@ -5,12 +5,7 @@ policies.py, mfa.py, providers.py, account.py); this class only puts them togeth
 State: records.py (every row keyed by account, region ""), policy documents checked by
 policy/validate.py, AWS managed policies from data/aws_managed_policies.json.
 
-Not implemented, on purpose (the dispatcher answers not-implemented): policy simulation
-(SimulateCustomPolicy, SimulatePrincipalPolicy) and ListPoliciesGrantingServiceAccess,
-which belong with the policy evaluation engine of a later issue; service last-accessed
-and Organizations access reports, which need request history nobody records yet;
-Organizations root-credential features; delegation requests, role templates
-(AcquireRole, GetRoleTemplateVersion), GetHumanReadableSummary and account properties.
+Policy simulation (simulation.py) runs the pure evaluator of policy/evaluate.py.
 """
 
 from __future__ import annotations
@@ -24,9 +19,10 @@ from haneul.services.iam.policies import Policies
 from haneul.services.iam.providers import Providers
 from haneul.services.iam.records import SCHEMA
 from haneul.services.iam.roles import Roles
+from haneul.services.iam.simulation import Simulation
 from haneul.services.iam.users import Users
 
 
-class Iam(Users, Credentials, Roles, Policies, MfaDevices, Providers, Account, Service):
+class Iam(Users, Credentials, Roles, Policies, MfaDevices, Providers, Account, Simulation, Service):
     SCHEMA = SCHEMA
     VALIDATION_ERROR = VALIDATION_ERROR
