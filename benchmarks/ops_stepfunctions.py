@@ -5,15 +5,17 @@
    10,000 items.  A transition is a state entered (each Map iteration's states count); the
    rate is per CPU-second of this process, so other load on the machine does not skew it.
 2. StartSyncExecution of a 5-state EXPRESS machine, replayed by wrk at 1, 8 and 64
-   connections (the `OPERATIONS` entry below, measured by load.py like any other operation).
+   connections (the `OPERATIONS` entry below, measured by load.py like any other operation;
+   operations.py merges this table, so run.py measures it beside moto and ministack).
+3. The engine's share of one HTTP round trip (opt-in, Haneul only, one connection):
+   `stepfunctions.StartSyncExecution1` (a 1-state Pass machine) against
+   `stepfunctions.DescribeStateMachine` of the same machine (no engine).
 
     .venv/bin/python benchmarks/ops_stepfunctions.py engine [--seconds 3] [--cpu 0]
     .venv/bin/python benchmarks/ops_stepfunctions.py sync --endpoint http://127.0.0.1:4566 \\
         [--connections 1,8,64] [--duration 5]
-
-The harness (run.py, load.py) reads its table from operations.py only; to measure
-`stepfunctions.StartSyncExecution` beside moto and ministack there, operations.py needs
-`from ops_stepfunctions import OPERATIONS as STEPFUNCTIONS; OPERATIONS.update(STEPFUNCTIONS)`.
+    .venv/bin/python benchmarks/run.py --servers haneul --cold-start-runs 0 \\
+        --ops stepfunctions.StartSyncExecution1,stepfunctions.DescribeStateMachine
 """
 
 from __future__ import annotations
@@ -51,11 +53,28 @@ SYNC_MACHINE = {
 }
 
 
-def _express_machine(endpoint, tag: str) -> dict:
+# The engine's share of an HTTP round trip: StartSyncExecution of one Pass state against
+# DescribeStateMachine of the same machine (one row read, no engine), both at one connection.
+ONE_PASS = {"StartAt": "Only", "States": {"Only": {"Type": "Pass", "End": True}}}
+
+
+def _express_machine(endpoint, tag: str, definition: dict = SYNC_MACHINE) -> dict:
     sfn = endpoint.client("stepfunctions", inject_host_prefix=False)
-    arn = sfn.create_state_machine(name=f"bench-sync-{tag}", definition=json.dumps(SYNC_MACHINE), roleArn=ROLE,
+    arn = sfn.create_state_machine(name=f"bench-sync-{tag}", definition=json.dumps(definition), roleArn=ROLE,
                                    type="EXPRESS")["stateMachineArn"]
     return {"machine_arn": arn}
+
+
+def _one_pass_machine(endpoint, tag: str) -> dict:
+    return _express_machine(endpoint, f"pass1-{tag}", ONE_PASS)
+
+
+def _described(body: bytes) -> str | None:
+    try:
+        out = json.loads(body)
+    except ValueError:
+        return f"unexpected body: {body[:200]!r}"
+    return None if out.get("stateMachineArn") else f"no stateMachineArn in {body[:200]!r}"
 
 
 def _succeeded(body: bytes) -> str | None:
@@ -76,6 +95,18 @@ OPERATIONS: dict[str, Operation] = {
         # the sync- host prefix would send wrk to a host name that does not resolve
         config={"inject_host_prefix": False},
         description="5-state EXPRESS machine (Pass, Choice, intrinsic), 8 rotating inputs",
+    ),
+    "stepfunctions.StartSyncExecution1": Operation(
+        "stepfunctions", "StartSyncExecution",
+        lambda ctx, i: {"stateMachineArn": ctx["machine_arn"], "input": json.dumps({"id": f"o-{i}"})},
+        setup=_one_pass_machine, variants=INPUT_VARIANTS, check=_succeeded, config={"inject_host_prefix": False},
+        connections=(1,), default=False, servers=("haneul",),
+        description="1-state Pass EXPRESS machine: the engine's share, against DescribeStateMachine",
+    ),
+    "stepfunctions.DescribeStateMachine": Operation(
+        "stepfunctions", "DescribeStateMachine", lambda ctx, i: {"stateMachineArn": ctx["machine_arn"]},
+        setup=_one_pass_machine, check=_described, connections=(1,), default=False, servers=("haneul",),
+        description="the same machine described: a call with no engine, the baseline for StartSyncExecution1",
     ),
 }
 
