@@ -286,5 +286,5 @@ class Account:
     def get_context_keys_for_principal_policy(self, ctx: RequestContext, request: dict) -> dict:
         rec = records(ctx)
         kind, entity = principal_entity(rec, request["PolicySourceArn"])
-        docs = [text for text, _, _ in principal_policies(rec, kind, entity)]
+        docs = [p.document for p in principal_policies(rec, kind, entity)]
         return {"ContextKeyNames": self._context_keys(docs + list(request.get("PolicyInputList") or []))}

@@ -15,6 +15,7 @@ SimulatePrincipalPolicy when the account is a member of an organization with SCP
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from haneul.context import RequestContext
 from haneul.services.iam import errors, managed
@@ -27,25 +28,36 @@ from haneul.services.organizations.effective import scps_for_account
 LIST_TYPES = {"stringList", "numericList", "booleanList", "ipList", "binaryList", "dateList"}
 
 
-def _document(rec, policy_arn: str) -> tuple[str, str, str] | None:
-    """(document, name, type) of a managed policy's default version."""
+class Source(NamedTuple):
+    """One policy IAM evaluates for a principal."""
+    document: str
+    name: str               # SourcePolicyId: the policy's name
+    type: str               # SourcePolicyType: user | group | role (inline), aws-managed | user-managed
+    arn: str | None         # managed policies
+    entity_kind: str        # the user, group or role it belongs to
+    entity_name: str
+
+
+def _document(rec, policy_arn: str, kind: str = "", name: str = "") -> Source | None:
+    """A managed policy's default version."""
     found = find_policy(rec, policy_arn)
     if found is None:
         return None
     if found["aws"]:
-        return managed.get(found["arn"])["document"], found["name"], "aws-managed"
+        return Source(managed.get(found["arn"])["document"], found["name"], "aws-managed", found["arn"], kind, name)
     text = rec.scalar("SELECT document FROM iam_policy_version WHERE account=? AND region=? "
                       "AND policy_key=? AND is_default=1", found["name"].lower())
-    return text, found["name"], "user-managed"
+    return Source(text, found["name"], "user-managed", found["arn"], kind, name)
 
 
-def _own(rec, kind: str, key: str) -> list[tuple[str, str, str]]:
-    out = [(r[1], r[0], kind) for r in rec.rows(
+def _own(rec, kind: str, key: str) -> list[Source]:
+    name = rec.get(kind, key)["name"]
+    out = [Source(r[1], r[0], kind, None, kind, name) for r in rec.rows(
         "SELECT name, document FROM iam_inline WHERE account=? AND region=? AND kind=? AND key=? "
         "ORDER BY name_key", kind, key)]
     for r in rec.rows("SELECT policy_arn FROM iam_attached WHERE account=? AND region=? AND kind=? AND key=? "
                       "ORDER BY policy_arn", kind, key):
-        found = _document(rec, r[0])
+        found = _document(rec, r[0], kind, name)
         if found is not None:
             out.append(found)
     return out
@@ -59,8 +71,8 @@ def principal_entity(rec, source_arn: str) -> tuple[str, dict]:
     return kind, require(rec, kind, rest.rsplit("/", 1)[-1])
 
 
-def principal_policies(rec, kind: str, entity: dict) -> list[tuple[str, str, str]]:
-    """(document, SourcePolicyId, SourcePolicyType) of every policy IAM evaluates for it."""
+def principal_policies(rec, kind: str, entity: dict) -> list[Source]:
+    """Every policy IAM evaluates for a user (its groups' too), group or role."""
     key = entity["name"].lower()
     out = _own(rec, kind, key)
     if kind == "user":
@@ -183,13 +195,13 @@ class Simulation:
     def simulate_principal_policy(self, ctx: RequestContext, request: dict) -> dict:
         rec = records(ctx)
         kind, entity = principal_entity(rec, request["PolicySourceArn"])
-        identity = [_parse(text, pid, ptype) for text, pid, ptype in principal_policies(rec, kind, entity)]
+        identity = [_parse(p.document, p.name, p.type) for p in principal_policies(rec, kind, entity)]
         identity += _inputs(request, "PolicyInputList")
         boundary = _inputs(request, "PermissionsBoundaryPolicyInputList") or None
         if boundary is None and entity["data"].get("boundary"):
             found = _document(rec, entity["data"]["boundary"])
             if found is not None:
-                boundary = [_parse(found[0], found[1], found[2])]
+                boundary = [_parse(found.document, found.name, found.type)]
         caller = request.get("CallerArn") or (entity["arn"] if kind in ("user", "role") else None)
         levels = scps_for_account(ctx.db, ctx.account)
         # SCPs were checked by Organizations when written; parsed as they are

@@ -70,3 +70,18 @@ def organization_of(conn: sqlite3.Connection, account: str) -> dict | None:
         nodes = rec.path(org, account)[:-1]
         return {"OrgId": org["id"], "ManagementAccount": org["mgmt"],
                 "Path": org["id"] + "/" + "".join(n + "/" for n in nodes)}
+
+
+def service_standing(conn: sqlite3.Connection, account: str, principal: str) -> dict | None:
+    """Where an account stands for a service principal's organization features (IAM's
+    centralized root access needs them): {"OrgId", "ManagementAccount", "AllFeatures",
+    "TrustedAccess", "DelegatedAdministrator"}, or None outside an organization."""
+    with _Rows(conn) as rec:
+        org = _org_row(rec, account)
+        if org is None:
+            return None
+        trusted = rec.one("SELECT 1 FROM org_service_access WHERE org=? AND principal=?", org["id"], principal)
+        delegated = rec.one("SELECT 1 FROM org_delegated WHERE org=? AND account=? AND principal=?",
+                            org["id"], account, principal)
+        return {"OrgId": org["id"], "ManagementAccount": org["mgmt"], "AllFeatures": org["feature_set"] == "ALL",
+                "TrustedAccess": trusted is not None, "DelegatedAdministrator": delegated is not None}
