@@ -58,6 +58,8 @@ class Statement:
     start: tuple[int, int]
     end: tuple[int, int]
     variables: bool                                      # version 2012-10-17: ${...} are variables
+    action_re: re.Pattern | None = field(default=None, compare=False)       # Action as one regex
+    not_action_re: re.Pattern | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -174,9 +176,10 @@ def _statement(s, span, variables: bool) -> Statement:
         for key, values in entries.items():
             values = values if isinstance(values, list) else [values]
             blocks.append((operator, key, tuple(_scalar(v) for v in values)))
+    action, not_action = _strings(s.get("Action"), "Action"), _strings(s.get("NotAction"), "NotAction")
     return Statement(
-        effect=s["Effect"], action=_strings(s.get("Action"), "Action"),
-        not_action=_strings(s.get("NotAction"), "NotAction"),
+        effect=s["Effect"], action=action, not_action=not_action,
+        action_re=_actions_regex(action), not_action_re=_actions_regex(not_action),
         resource=_strings(s.get("Resource"), "Resource"),
         not_resource=_strings(s.get("NotResource"), "NotResource"),
         principal=_principals(s.get("Principal")), not_principal=_principals(s.get("NotPrincipal")),
@@ -285,8 +288,12 @@ def _resource_matches(pattern: str, resource: str, st: Statement, context: Conte
     return not failed and re.fullmatch("".join(pieces), resource, re.DOTALL) is not None
 
 
-def _action_matches(patterns: tuple[str, ...], action: str) -> bool:
-    return any(glob(p, True).fullmatch(action) is not None for p in patterns)
+def _actions_regex(patterns: tuple[str, ...] | None) -> re.Pattern | None:
+    """All of a statement's action patterns as one case-insensitive regex (ReadOnlyAccess
+    has over a thousand: one match instead of a thousand)."""
+    if patterns is None:
+        return None
+    return re.compile("|".join(f"(?:{glob(p).pattern})" for p in patterns), re.DOTALL | re.IGNORECASE)
 
 
 def principal_match(entries: tuple[tuple[str, str], ...], who: Principal | None) -> str | None:
@@ -333,9 +340,9 @@ def applies(st: Statement, request: Request, missing: set[str], resource_based: 
                 return None
         else:
             return None
-    if st.action is not None and not _action_matches(st.action, request.action):
+    if st.action_re is not None and st.action_re.fullmatch(request.action) is None:
         return None
-    if st.not_action is not None and _action_matches(st.not_action, request.action):
+    if st.not_action_re is not None and st.not_action_re.fullmatch(request.action) is not None:
         return None
     if st.resource is not None and not any(
             _resource_matches(p, request.resource, st, request.context, missing) for p in st.resource):
