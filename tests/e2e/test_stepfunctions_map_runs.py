@@ -75,6 +75,9 @@ def test_standard_children_are_executions_of_their_own(aws):
     history = sfn.get_execution_history(executionArn=failed["executionArn"])["events"]
     assert [e["type"] for e in history] == ["ExecutionStarted", "ChoiceStateEntered", "ChoiceStateExited",
                                             "FailStateEntered", "ExecutionFailed"]
+    program = sfn.describe_state_machine_for_execution(executionArn=failed["executionArn"])
+    assert (program["name"], program["label"], program["mapRunArn"]) == ("parent", "Items", run_arn)
+    assert json.loads(program["definition"])["States"] == ODD_FAILS
     ok = sfn.list_executions(mapRunArn=run_arn, statusFilter="SUCCEEDED")["executions"][0]
     assert json.loads(sfn.describe_execution(executionArn=ok["executionArn"])["output"])["doubled"] in (2, 6)
     desc = sfn.describe_map_run(mapRunArn=run_arn)

@@ -150,7 +150,8 @@ class ExecutionOps:
     def describe_state_machine_for_execution(self, ctx, request):
         row = self._execution(ctx, request["executionArn"])
         if row["map_run_arn"]:          # a Map Run's child runs the Map state's item processor
-            return {"stateMachineArn": row["machine_arn"], "name": row["machine_arn"].split(":")[6],
+            machine, _, label = row["machine_arn"].split(":")[6].partition("/")
+            return {"stateMachineArn": row["machine_arn"], "name": machine, "label": label,
                     "definition": row["definition"], "roleArn": row["role_arn"],
                     "updateDate": from_epoch(row["started"]), "mapRunArn": row["map_run_arn"]}
         machine = self._machine(ctx, row["machine_arn"])
