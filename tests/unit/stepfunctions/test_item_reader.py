@@ -228,3 +228,16 @@ def test_children_run_as_executions_of_their_own():
     assert len(set(ids)) == 2 and all(re.fullmatch(
         r"arn:aws:states:us-east-1:000000000000:execution:sm/Lbl:[0-9a-f-]{36}", i) for i in ids)
     assert {o["machine"] for o in out.output} == {"arn:aws:states:us-east-1:000000000000:stateMachine:sm/Lbl"}
+
+
+def test_reader_and_writer_words_are_checked_when_the_machine_is_made():
+    from haneul.services.stepfunctions.asl.validation import diagnose
+    ok = _writer_map({"WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSONL"}})
+    assert diagnose(json.dumps(ok)) == []
+    bad = _writer_map({"WriterConfig": {"Transformation": "SQUASH"}})
+    bad["States"]["M"]["ItemReader"] = {"Resource": "arn:aws:states:::s3:getObject",
+                                        "ReaderConfig": {"InputType": "XML"}, "Parameters": {"Bucket": "b", "Key": "k"}}
+    assert sorted(d["location"] for d in diagnose(json.dumps(bad))) == [
+        "/States/M/ItemReader/ReaderConfig/InputType", "/States/M/ResultWriter/WriterConfig/Transformation"]
+    empty = _writer_map({})
+    assert [d["location"] for d in diagnose(json.dumps(empty))] == ["/States/M/ResultWriter"]

@@ -158,6 +158,31 @@ def _state(name, state, loc, states, machine_type, language, labels) -> list[dic
             diags.extend(_program(processor, f"{loc}/{key}", machine_type, ql, labels=labels))
         if labels and "Label" in state:
             _check_label(state["Label"])
+        diags.extend(_reader_writer(state, loc))
+    return diags
+
+
+# ItemReader.ReaderConfig and ResultWriter.WriterConfig fields that take one of a few words
+_MAP_IO_ENUMS = (("ItemReader", "ReaderConfig", "InputType", ("CSV", "JSON", "JSONL", "PARQUET", "MANIFEST")),
+                 ("ItemReader", "ReaderConfig", "CSVHeaderLocation", ("FIRST_ROW", "GIVEN")),
+                 ("ItemReader", "ReaderConfig", "CSVDelimiter", ("COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB")),
+                 ("ItemReader", "ReaderConfig", "ManifestType", ("S3_INVENTORY", "ATHENA_DATA")),
+                 ("ResultWriter", "WriterConfig", "Transformation", ("NONE", "COMPACT", "FLATTEN")),
+                 ("ResultWriter", "WriterConfig", "OutputType", ("JSON", "JSONL")))
+
+
+def _reader_writer(state: dict, loc: str) -> list[dict]:
+    diags = []
+    for field, block_key, key, allowed in _MAP_IO_ENUMS:
+        block = state.get(field)
+        config = block.get(block_key) if isinstance(block, dict) else None
+        if isinstance(config, dict) and key in config and config[key] not in allowed:
+            diags.append(_diag("SCHEMA_VALIDATION_FAILED", f"The field '{key}' must be one of {list(allowed)}",
+                               f"{loc}/{field}/{block_key}/{key}"))
+    writer = state.get("ResultWriter")
+    if writer is not None and not (isinstance(writer, dict) and ("WriterConfig" in writer or "Resource" in writer)):
+        diags.append(_diag("SCHEMA_VALIDATION_FAILED", "The ResultWriter needs 'Resource' and 'Parameters' "
+                           "(or 'Arguments'), 'WriterConfig', or all of them", f"{loc}/ResultWriter"))
     return diags
 
 
