@@ -10,6 +10,8 @@ Starts Haneul (`--ephemeral --log-level warning`, or with a scratch data directo
   API Gateway (AWS integration, VTL) -> StartSyncExecution of the EXPRESS machine ->
   Lambda validator -> DynamoDB putItem -> response template.  Rotating order bodies.
 - `s1http` (opt-in): the same through the HTTP API's StepFunctions-StartSyncExecution route.
+- `s1sync` (opt-in): StartSyncExecution of S1's EXPRESS machine called directly (signed like
+  boto3), the same orders: `s1` less `s1sync` is what API Gateway adds.
 - `sync`: StartSyncExecution of a 5-state Pass/Choice EXPRESS machine alone
   (benchmarks/ops_stepfunctions.py's machine), signed like boto3.
 - `invoke`: Lambda Invoke (RequestResponse) of a warm Python hello function.
@@ -93,10 +95,15 @@ def plain(url: str, path: str, body: bytes, method: str = "POST") -> RawRequest:
 def targets(url: str, wanted: list[str]) -> dict[str, tuple[list[RawRequest], callable]]:
     ep = Endpoint(url)
     out = {}
-    if "s1" in wanted or "s1http" in wanted:
+    if {"s1", "s1http", "s1sync"} & set(wanted):
         made = s1_setup.setup(url)
         bodies = [json.dumps({"orderId": f"o-{i}", "item": ("tea", "coffee", "cake")[i % 3], "qty": 1 + i % 5})
                   for i in range(32)]
+        if "s1sync" in wanted:      # S1's machine without API Gateway: what the gateway adds is s1 less this
+            out["s1sync"] = ([ep.sign("stepfunctions", "StartSyncExecution",
+                                      {"stateMachineArn": made["express"], "input": b},
+                                      inject_host_prefix=False) for b in bodies],
+                             lambda body: None if b"ACCEPTED" in body else f"unexpected: {body[:200]!r}")
         for name, key in (("s1", "rest_url"), ("s1http", "http_url")):
             if name in wanted:
                 path = made[key][len(url):]

@@ -91,6 +91,11 @@ def compiled(db, ctx, api_id: str, deployment_id: str) -> Compiled | None:
     return found
 
 
+def known_owner(api_id: str) -> tuple[str, str, str] | None:
+    """owner_of's answer when it is already known (no store access)."""
+    return _OWNERS.get(api_id)
+
+
 def owner_of(db, api_id: str) -> tuple[str, str, str] | None:
     """(kind 'rest'|'http', account, region) of an API id, across accounts."""
     found = _OWNERS.get(api_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import orjson
 
 from haneul.protocol.message import HttpResponse
-from haneul.services.apigateway import deployment_cache
+from haneul.services.apigateway import deployment_cache, records
 
 
 async def handle(ctx, req, labels: dict) -> HttpResponse:
@@ -23,8 +23,10 @@ async def handle(ctx, req, labels: dict) -> HttpResponse:
     if dispatcher is not None:          # the services' tables, before the first lookup
         dispatcher.service("apigateway")
         dispatcher.service("apigatewayv2")
-    with ctx.store.transaction() as db:
-        owner = deployment_cache.owner_of(db, api_id)
+    owner = deployment_cache.known_owner(api_id)
+    if owner is None:
+        with records.reading(ctx.store) as db:
+            owner = deployment_cache.owner_of(db, api_id)
     if owner is None:
         return HttpResponse(404, [("Content-Type", "application/json"), ("x-amzn-ErrorType", "NotFoundException"),
                                   ("x-amzn-RequestId", ctx.request_id)],

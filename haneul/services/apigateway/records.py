@@ -40,6 +40,24 @@ def conflict(message: str) -> AwsError:
     return AwsError("ConflictException", message, 409)
 
 
+class reading:   # noqa: N801 - used as `with reading(store) as db:`, like store.transaction()
+    """A read-only look at the store for the data plane's per-request lookups: the store's
+    lock without BEGIN/COMMIT.  Every writer holds that lock for its whole transaction, so
+    what is read under it is consistent."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store):
+        self.store = store
+
+    def __enter__(self):
+        self.store.lock.acquire()
+        return self.store.conn
+
+    def __exit__(self, *exc) -> None:
+        self.store.lock.release()
+
+
 def get(db, ctx, kind: str, parent: str, id_: str, table: str = "apigw_doc") -> dict | None:
     row = db.execute(f"SELECT doc FROM {table} WHERE account=? AND region=? AND kind=? AND parent=? AND id=?",
                      (ctx.account, ctx.region, kind, parent, id_)).fetchone()

@@ -80,7 +80,7 @@ def is_binary(types: list | None, content_type: str | None) -> bool:
 
 async def serve(ctx, req, api_id: str, account: str, region: str, stage_name: str, path: str) -> HttpResponse:
     owner = integrations.owner_context(ctx, account, region)
-    with ctx.store.transaction() as db:
+    with records.reading(ctx.store) as db:
         stage = records.get(db, owner, "stage", api_id, stage_name) if stage_name else None
         dep = deployment_cache.compiled(db, owner, api_id, stage["deploymentId"]) if stage else None
     if dep is None:

@@ -18,6 +18,7 @@ from haneul import registry
 from haneul.errors import AwsError
 from haneul.protocol.message import HttpResponse
 from haneul.services.apigateway import authorizers, iamauth, integrations, mapping
+from haneul.services.apigateway.records import reading
 from haneul.services.apigateway.restplane import canonical
 from haneul.services.apigatewayv2 import jwt, store, subtypes
 
@@ -109,7 +110,7 @@ def _json(status: int, doc: dict, request_id: str, headers: list | None = None) 
 async def serve(ctx, req, api_id: str, account: str, region: str, stage_name: str | None, path: str) -> HttpResponse:
     owner = integrations.owner_context(ctx, account, region)
     prefix = ""
-    with ctx.store.transaction() as db:
+    with reading(ctx.store) as db:
         api = store.get(db, owner, "api", "", api_id)
         if api is None:
             return _json(404, {"message": "Not Found"}, ctx.request_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
@@ -96,25 +97,25 @@ def escape_javascript(text: Any) -> str:
     if text is None:
         return ""
     from haneul.services.apigateway.vtl.javaish import to_string
-    out = []
-    for ch in to_string(text):
-        code = ord(ch)
-        if code > 0xFFFF:
-            hi, lo = divmod(code - 0x10000, 0x400)
-            out.append(f"\\u{0xD800 + hi:04X}\\u{0xDC00 + lo:04X}")
-        elif code > 0x7F:
-            out.append(f"\\u{code:04X}")
-        elif ch in _JS_ESCAPES:
-            out.append(_JS_ESCAPES[ch])
-        elif code < 32:
-            out.append(f"\\u{code:04X}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    text = to_string(text)
+    if text.isascii():               # the usual case, on every request of a template using it
+        return text.translate(_ASCII_ESCAPES)
+    return _NON_ASCII.sub(_escape_char, text.translate(_ASCII_ESCAPES))
+
+
+def _escape_char(m) -> str:
+    code = ord(m.group())
+    if code > 0xFFFF:
+        hi, lo = divmod(code - 0x10000, 0x400)
+        return f"\\u{0xD800 + hi:04X}\\u{0xDC00 + lo:04X}"
+    return f"\\u{code:04X}"
 
 
 _JS_ESCAPES = {"\b": "\\b", "\n": "\\n", "\t": "\\t", "\f": "\\f", "\r": "\\r",
                "'": "\\'", '"': '\\"', "\\": "\\\\", "/": "\\/"}
+_ASCII_ESCAPES = {code: _JS_ESCAPES.get(chr(code), f"\\u{code:04X}") for code in range(32)}
+_ASCII_ESCAPES.update({ord(ch): out for ch, out in _JS_ESCAPES.items()})
+_NON_ASCII = re.compile("[\u0080-\U0010FFFF]")
 
 
 class UtilVar:
