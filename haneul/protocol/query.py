@@ -4,27 +4,46 @@ response envelope and the error envelope."""
 
 from __future__ import annotations
 
-from haneul.protocol.xml import escape
+from urllib.parse import unquote
 
 from haneul.protocol.codec import Codec, ErrorFacts
 from haneul.protocol.message import HttpRequest, HttpResponse
 from haneul.protocol.tree import WireTypeError
-from haneul.protocol.xml import XmlWriter, scalar_from_text
+from haneul.protocol.xml import XmlWriter, escape, scalar_from_text
 
 _LEAF = None   # trie key holding a node's own value
 
 
 def form_params(req: HttpRequest) -> list[tuple[str, str]]:
     """Query-string pairs plus, for form posts, the body's pairs."""
-    params = list(req.params)
+    params = list(req.params) if req.query else []
     ctype = req.headers.get("content-type", "")
     if req.body and (not ctype or "x-www-form-urlencoded" in ctype):
-        from urllib.parse import parse_qsl
         try:
-            params.extend(parse_qsl(req.body.decode("utf-8"), keep_blank_values=True))
+            params.extend(form_pairs(req.body.decode("utf-8")))
         except UnicodeDecodeError:
             raise WireTypeError("The request body is not valid UTF-8") from None
     return params
+
+
+def form_pairs(text: str) -> list[tuple[str, str]]:
+    """urllib.parse.parse_qsl(text, keep_blank_values=True), without its generic work
+    (most names and values of a form post have nothing to decode): a third of its cost."""
+    pairs = []
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "+" in name:
+            name = name.replace("+", " ")
+        if "%" in name:
+            name = unquote(name, errors="replace")
+        if "+" in value:
+            value = value.replace("+", " ")
+        if "%" in value:
+            value = unquote(value, errors="replace")
+        pairs.append((name, value))
+    return pairs
 
 
 def _trie(params: list[tuple[str, str]]) -> dict:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from xml.etree.ElementTree import Element
 import re
+from functools import lru_cache
+from xml.etree.ElementTree import Element
 
 
 from haneul.protocol import timestamps
@@ -67,120 +68,179 @@ def scalar_text(shape, value, default_ts: str = "iso8601") -> str:
 class XmlWriter:
     """`list_member_default` is "member" for rest-xml/query and "item" for ec2.
 
-    Each shape is compiled once into an emitter (a closure appending text to a list), so a
-    1,000-key S3 listing walks no model dictionaries per element."""
+    Each structure is compiled once into a body writer, and each member into an emitter
+    that knows its own element name (its open and close tags are built once), so a
+    1,000-key S3 listing or a page of IAM roles walks no model dictionaries per element
+    and formats no tag names."""
 
     def __init__(self, list_member_default: str = "member"):
         self.list_member_default = list_member_default
-        self._tag = f"xmlw:{list_member_default}"
+        self._tag = f"xml:{list_member_default}"
 
     # -- the public entry points ------------------------------------------------------
     def element(self, out: list, shape, value, name: str, extra_attrs: str = "") -> None:
         if shape.type == "structure":
             self.structure(out, shape, value, name, extra_attrs)
         else:
-            self._emitter(shape)(out, value, name)
+            self._named(shape, name)(out, value)
 
     def structure(self, out, shape, value, name, extra_attrs=""):
-        plan, ns = self._plan(shape)
-        attrs = [ns, extra_attrs]
-        body: list[str] = []
-        self._members(body, plan, value, attrs)
-        out.append(f"<{name}{''.join(attrs)}>")
-        out.extend(body)
+        body, attributes, ns = self._compiled(shape)
+        head = ns + extra_attrs + _attributes(attributes, value) if attributes else ns + extra_attrs
+        out.append(f"<{name}{head}>")
+        body(out, value)
         out.append(f"</{name}>")
 
     def members(self, body, shape, value, attrs) -> None:
-        self._members(body, self._plan(shape)[0], value, attrs)
+        write, attributes, _ns = self._compiled(shape)
+        if attributes:
+            attrs.append(_attributes(attributes, value))
+        write(body, value)
 
     # -- compiled forms -----------------------------------------------------------------
-    @staticmethod
-    def _members(body, plan, value, attrs):
-        for mname, wire, is_attr, member, emit in plan:
-            v = value.get(mname)
-            if v is None:
-                continue
-            if is_attr:
-                attrs.append(f" {wire}={quoteattr(scalar_text(member, v))}")
-            else:
-                emit(body, v, wire)
-
-    def _plan(self, shape):
-        key = self._tag + ":plan"
-        plan = shape._cache.get(key)
-        if plan is None:
-            members = []
-            for mname, member in shape.members.items():
-                if member.ser.get("location"):
-                    continue
-                wire = member.ser.get("name", mname)
-                members.append((mname, wire, bool(member.ser.get("xmlAttribute")), member,
-                                None if member.ser.get("xmlAttribute") else self._emitter(member)))
-            plan = shape._cache[key] = (members, _ns_attr(shape))
-        return plan
-
-    def _emitter(self, shape):
+    def _compiled(self, shape):
+        """(body writer, attribute members, namespace attribute) of a structure."""
         cache = shape._cache
-        fn = cache.get(self._tag)
+        found = cache.get(self._tag)
+        if found is None:
+            attributes = [(mname, member.ser.get("name", mname), member)
+                          for mname, member in shape.members.items()
+                          if member.ser.get("xmlAttribute") and not member.ser.get("location")]
+            ns = _ns_attr(shape)
+            box: list = []
+            cache[self._tag] = (lambda out, value: box[0](out, value), attributes, ns)  # recursive shapes
+            box.append(self._body(shape))
+            found = cache[self._tag] = (box[0], attributes, ns)
+        return found
+
+    def _body(self, shape):
+        # strings, most members, are written here rather than by a call to their emitter
+        plan = []
+        for mname, member in shape.members.items():
+            if member.ser.get("location") or member.ser.get("xmlAttribute"):
+                continue
+            wire = member.ser.get("name", mname)
+            if member.type == "string" and not member.ser.get("xmlNamespace"):
+                plan.append((mname, f"<{wire}>", f"</{wire}>", None))
+            else:
+                plan.append((mname, "", "", self._named(member, wire)))
+
+        def write_members(out, value):
+            get = value.get
+            for mname, open_, close, emit in plan:
+                v = get(mname)
+                if v is None:
+                    continue
+                if emit is None:
+                    if v.__class__ is not str:
+                        v = str(v)
+                    if _SPECIAL(v) is not None:
+                        v = escape(v)
+                    out.append(f"{open_}{v}{close}")
+                else:
+                    emit(out, v)
+        return write_members
+
+    def _named(self, shape, name: str):
+        """The emitter of `shape` as an element called `name`: fn(out, value)."""
+        key = f"{self._tag}>{name}"
+        fn = shape._cache.get(key)
         if fn is None:
-            box: list = [None]
-            cache[self._tag] = lambda out, v, name: box[0](out, v, name)   # recursive shapes
-            fn = self._build(shape)
-            box[0] = fn
-            cache[self._tag] = fn
+            fn = shape._cache[key] = self._build(shape, name)
         return fn
 
-    def _build(self, shape):
+    def _build(self, shape, name: str):
         t = shape.type
         ns = _ns_attr(shape)
+        open_, close = f"<{name}{ns}>", f"</{name}>"
         if t == "structure":
-            def emit_structure(out, value, name):
-                self.structure(out, shape, value, name)
+            body, attributes, ns = self._compiled(shape)
+            if attributes:
+                def emit_attributed(out, value):
+                    out.append(f"<{name}{ns}{_attributes(attributes, value)}>")
+                    body(out, value)
+                    out.append(close)
+                return emit_attributed
+
+            def emit_structure(out, value):
+                out.append(open_)
+                body(out, value)
+                out.append(close)
             return emit_structure
         if t == "list":
             member = shape.member
-            emit_item = self._emitter(member)
             if shape.flattened:
-                item_name = member.ser.get("name")
+                emit_flat_item = self._named(member, member.ser.get("name") or name)
 
-                def emit_flat(out, value, name):
-                    n = item_name or name
+                def emit_flat(out, value):
                     for v in value:
-                        emit_item(out, v, n)
+                        emit_flat_item(out, v)
                 return emit_flat
-            item_name = member.ser.get("name", self.list_member_default)
+            emit_item = self._named(member, member.ser.get("name", self.list_member_default))
 
-            def emit_list(out, value, name):
-                out.append(f"<{name}{ns}>")
+            def emit_list(out, value):
+                out.append(open_)
                 for v in value:
-                    emit_item(out, v, item_name)
-                out.append(f"</{name}>")
+                    emit_item(out, v)
+                out.append(close)
             return emit_list
         if t == "map":
-            key_name = shape.key.ser.get("name", "key")
-            value_name = shape.value.ser.get("name", "value")
-            emit_key, emit_value = self._emitter(shape.key), self._emitter(shape.value)
+            emit_key = self._named(shape.key, shape.key.ser.get("name", "key"))
+            emit_value = self._named(shape.value, shape.value.ser.get("name", "value"))
             flat = shape.flattened
+            entry_open, entry_close = (f"<{name}>", close) if flat else ("<entry>", "</entry>")
 
-            def emit_map(out, value, name):
+            def emit_map(out, value):
                 if not flat:
-                    out.append(f"<{name}{ns}>")
+                    out.append(open_)
                 for k, v in value.items():
-                    out.append(f"<{name}>" if flat else "<entry>")
-                    emit_key(out, k, key_name)
-                    emit_value(out, v, value_name)
-                    out.append(f"</{name}>" if flat else "</entry>")
+                    out.append(entry_open)
+                    emit_key(out, k)
+                    emit_value(out, v)
+                    out.append(entry_close)
                 if not flat:
-                    out.append(f"</{name}>")
+                    out.append(close)
             return emit_map
         if t == "string":
-            def emit_string(out, value, name):
-                out.append(f"<{name}{ns}>{escape(value if isinstance(value, str) else str(value))}</{name}>")
+            def emit_string(out, value):
+                text = value if value.__class__ is str else str(value)
+                if _SPECIAL(text) is not None:
+                    text = escape(text)
+                out.append(f"{open_}{text}{close}")
             return emit_string
+        if t == "timestamp":     # formatted as digits, '-', ':', '.', 'T', 'Z', ',' and words
+            fmt = shape.ser.get("timestampFormat", "iso8601")
+            write = _iso8601 if fmt == "iso8601" else (lambda v: str(timestamps.format(v, fmt)))
 
-        def emit_scalar(out, value, name):
-            out.append(f"<{name}{ns}>{escape(scalar_text(shape, value))}</{name}>")
+            def emit_timestamp(out, value):
+                out.append(f"{open_}{write(value)}{close}")
+            return emit_timestamp
+        if t in ("integer", "long", "short", "byte"):
+            def emit_integer(out, value):
+                if value.__class__ is int:
+                    out.append(f"{open_}{value}{close}")
+                else:
+                    out.append(f"{open_}{escape(scalar_text(shape, value))}{close}")
+            return emit_integer
+
+        def emit_scalar(out, value):
+            out.append(f"{open_}{escape(scalar_text(shape, value))}{close}")
         return emit_scalar
+
+
+# Stored resources are read far more often than written, and each read formats the same
+# creation dates again: a memo of the (pure) formatting, keyed by the stored value.
+_iso8601 = lru_cache(maxsize=8192)(timestamps.iso8601)
+
+
+def _attributes(attributes, value) -> str:
+    """The XML attributes of a structure's attribute members, as ' name="value"'..."""
+    parts = []
+    for mname, wire, member in attributes:
+        v = value.get(mname)
+        if v is not None:
+            parts.append(f" {wire}={quoteattr(scalar_text(member, v))}")
+    return "".join(parts)
 
 
 # -- reading ------------------------------------------------------------------------------

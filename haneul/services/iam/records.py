@@ -15,6 +15,8 @@ import json
 import sqlite3
 from typing import Any, Iterator
 
+import orjson
+
 SCHEMA = [
     """CREATE TABLE iam_entity (
         account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
@@ -149,4 +151,14 @@ class Records:
 
 def _entity(row) -> dict:
     return {"name": row[0], "path": row[1], "id": row[2], "arn": row[3], "created": row[4],
-            "data": json.loads(row[5])}
+            "data": load_data(row[5])}
+
+
+def load_data(text: str) -> Any:
+    """A stored `data` column.  orjson reads a page of roles several times faster than
+    json; json.dumps wrote it, and only json reads what orjson refuses (a lone surrogate
+    escape, an integer past 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import botocore.session
 import pytest
@@ -16,7 +16,7 @@ from haneul.context import RequestContext
 from haneul.errors import AwsError
 from haneul.protocol import get_codec
 from haneul.protocol.message import HttpRequest
-from haneul.protocol.query import form_params
+from haneul.protocol.query import form_pairs, form_params
 from haneul.protocol.shapes import ServiceSpec, service_spec
 
 SESSION = botocore.session.get_session()
@@ -139,6 +139,13 @@ def test_form_params_refuse_a_body_that_is_not_utf8():
     with pytest.raises(AwsError) as e:
         form_params(form_request(b"Action=Op&Name=\xff\xfe"))
     assert e.value.code == "SerializationException"
+
+
+@pytest.mark.parametrize("text", [
+    "", "&", "a", "a=", "=b", "a=b&&c", "a==b", "a=b=c", "a+b=c+d", "%", "%2", "%zz=1", "x=%ff%fe",
+    "a;b=c", "&a=1&", "%20%2B=%26", "k=%E2%82%AC+%7E", "Tags.member.1.Value=a%3Db%26c"])
+def test_form_pairs_read_as_parse_qsl_does(text):
+    assert form_pairs(text) == parse_qsl(text, keep_blank_values=True)
 
 
 def test_plus_and_percent_encoding_are_decoded():

@@ -67,6 +67,18 @@ def test_iso8601_fractions_are_milliseconds(micro, text):
     assert timestamps.iso8601(WHEN.replace(microsecond=micro)) == "2021-05-06T07:08:09" + text
 
 
+@pytest.mark.parametrize("seconds,text", [
+    (EPOCH, "2021-05-06T07:08:09Z"), (EPOCH + 0.5, "2021-05-06T07:08:09.500Z"),
+    (EPOCH + 0.0004, "2021-05-06T07:08:09.000Z"), (EPOCH + 0.9996, "2021-05-06T07:08:09.999Z"),
+    (-1.5, "1969-12-31T23:59:58.500Z"), (float(EPOCH), "2021-05-06T07:08:09Z")])
+def test_iso8601_of_epoch_seconds(seconds, text):
+    assert timestamps.iso8601(seconds) == text
+
+
+def test_iso8601_pads_early_years():
+    assert timestamps.iso8601(dt.datetime(5, 1, 2, 3, 4, 5, tzinfo=UTC)) == "0005-01-02T03:04:05Z"
+
+
 def test_iso8601_converts_other_zones_to_utc():
     tokyo = dt.datetime(2021, 5, 6, 16, 8, 9, tzinfo=dt.timezone(dt.timedelta(hours=9)))
     assert timestamps.iso8601(tokyo) == "2021-05-06T07:08:09Z"
