@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 import urllib.parse
 import zipfile
 from dataclasses import dataclass
@@ -59,9 +60,31 @@ def _once(kind: str, build: Callable[[Any], dict]) -> Callable[[Any, str], dict]
     def setup(endpoint: Any, tag: str) -> dict:
         key = (endpoint.url, kind)
         if key not in _MADE:
-            _MADE[key] = build(endpoint)
+            try:
+                _MADE[key] = build(endpoint)
+            except Exception as exc:  # noqa: BLE001 - a peer that cannot: the same answer at every level
+                _MADE[key] = exc
+        if isinstance(_MADE[key], Exception):
+            raise _MADE[key]
         return _MADE[key]
     return setup
+
+
+def _account(endpoint: Any) -> str:
+    """The account the server puts our resources in (moto has its own default), so role
+    ARNs are not cross-account."""
+    return endpoint.client("sts").get_caller_identity()["Account"]
+
+
+def _role(endpoint: Any, name: str) -> str:
+    """An IAM role Lambda and Step Functions may assume (moto checks that it exists)."""
+    iam = endpoint.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
+        "Service": ["lambda.amazonaws.com", "states.amazonaws.com", "apigateway.amazonaws.com"]}}]}
+    try:
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
 
 
 def _forms(url: str, api: str, stage: str, path: str) -> list[tuple[str, str, dict]]:
@@ -128,10 +151,14 @@ def _proxied(body: bytes) -> str | None:
 
 
 def _lambda_proxy(endpoint: Any) -> dict:
-    from ops_lambda import create_function
     lam = endpoint.client("lambda")
-    create_function(lam, "bench-apigw-proxy", PROXY_HANDLER)
-    arn = lam.get_function_configuration(FunctionName="bench-apigw-proxy")["FunctionArn"]
+    arn = lam.create_function(FunctionName="bench-apigw-proxy", Runtime="python3.12", Handler="app.handler",
+                              Role=_role(endpoint, "bench-apigw"),
+                              Code={"ZipFile": _zip(PROXY_HANDLER)}, Timeout=10)["FunctionArn"]
+    for _ in range(100):       # Pending -> Active
+        if lam.get_function_configuration(FunctionName=arn).get("State", "Active") == "Active":
+            break
+        time.sleep(0.1)
     gw = endpoint.client("apigateway")
     api = gw.create_rest_api(name="bench-proxy")
     _rest_method(gw, api["id"], api["rootResourceId"], "hello", "GET", {
@@ -152,7 +179,9 @@ def _order(i: int) -> bytes:
 
 def _s1(endpoint: Any) -> dict:
     import setup as s1_setup                     # examples/s1_sync_workflow/setup.py
-    made = s1_setup.setup(endpoint.url)
+    account = _account(endpoint)
+    _role(endpoint, "s1-workflow")               # the role the example's setup names
+    made = s1_setup.setup(endpoint.url, account=account)
     parts = urllib.parse.urlsplit(made["rest_url"])
     api, stage, path = parts.path.split("/", 5)[3:6]
     return _pick_form(endpoint, api, stage, "/" + path, "POST", _order(0), _accepted)
