@@ -242,8 +242,9 @@ async def _authorize(ctx, owner, req, dep, route: dict, incoming: Incoming, stag
             who = iamauth.caller(ctx.store, req, owner.region, ctx.now())
         except iamauth.Refused as r:
             # an unsigned request is a bare Forbidden on HTTP APIs; a bad signature says why
-            message = "Forbidden" if r.response_type == "MISSING_AUTHENTICATION_TOKEN" else r.message
-            raise Fail(403, message, [("x-amzn-ErrorType", r.error_type)]) from None
+            if r.response_type == "MISSING_AUTHENTICATION_TOKEN":
+                raise Fail(403, "Forbidden") from None
+            raise Fail(403, r.message, [("x-amzn-ErrorType", r.error_type)]) from None
         incoming.context["identity"].update(who)
         return {"iam": {"accessKey": who["accessKey"], "accountId": who["accountId"], "callerId": who["caller"],
                         "cognitoIdentity": None, "principalOrgId": None, "userArn": who["userArn"],
