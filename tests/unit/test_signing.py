@@ -157,3 +157,21 @@ def test_canonical_uri_forms():
     assert signing.canonical_uri("") == "/"
     assert signing.canonical_query([("b", "2"), ("a", "x y"), ("a", "1"), ("X-Amz-Signature", "s")]) == \
         "a=1&a=x%20y&b=2"
+
+
+def test_s3_signing_rules_for_later_reuse():
+    """S3 signs the path as sent (no normalizing, no second encoding) and names its payload
+    hash in x-amz-content-sha256: verify() takes both as parameters."""
+    from botocore.auth import S3SigV4Auth
+    req = AWSRequest(method="PUT", url="http://s3.localhost:4566/bucket/a%20b/./c//d", data=b"body")
+    S3SigV4Auth(Credentials("AKIDEXAMPLE", SECRET), "s3", "us-east-1").add_auth(req)
+    prepared = req.prepare()
+    parts = urlsplit(prepared.url)
+    headers = {k.lower(): v for k, v in prepared.headers.items()}
+    headers["host"] = parts.netloc
+    signed = signing.parse(headers, [])
+    assert headers["x-amz-content-sha256"] == hashlib.sha256(b"body").hexdigest()
+    signing.verify(signed, "PUT", parts.path, [], headers, headers["x-amz-content-sha256"], SECRET, time.time(),
+                   normalize=False, double_encode=False)
+    with pytest.raises(signing.SignatureError):      # the rules of every other service do not fit S3
+        signing.verify(signed, "PUT", parts.path, [], headers, headers["x-amz-content-sha256"], SECRET, time.time())
