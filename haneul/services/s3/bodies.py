@@ -3,7 +3,7 @@
 In: the request body (raw, or `aws-chunked` with signed or unsigned chunks and trailers)
 is decoded as it arrives, hashed (MD5 for the ETag, the requested checksum, SHA-256 when
 the client signed the payload) and written to a temp file in the blob folder; after the
-checks pass the file is fsync'd and renamed to its final name.  Only then is metadata
+checks pass the file is made durable under its final name (writer.py).  Only then is metadata
 committed, so a crash leaves at worst an unreferenced file, never a visible half object.
 
 Out: an object is a list of blob files (one, or one per multipart part); a range of it is
@@ -17,10 +17,10 @@ import base64
 import binascii
 import hashlib
 import os
-import uuid
 
 from haneul.errors import AwsError
 from haneul.services.s3 import checksums
+from haneul.services.s3.writer import BlobWriter, new_blob_id
 
 CHUNK = 1 << 20
 SMALL = 256 << 10          # bodies up to this size are read whole (the fast path)
@@ -201,10 +201,9 @@ async def receive(blobs, body, expect: Expect, default_algorithm: str | None = "
     check = checksums.Checksum(algorithm) if algorithm else None
     sha = hashlib.sha256() if expect.sha256 and not expect.chunked else None
     decoder = ChunkedDecoder() if expect.chunked else None
-    blob_id = blobs.new_id()
-    tmp = os.path.join(blobs.root, "tmp", f"{blob_id}.{uuid.uuid4().hex[:8]}")
+    blob_id = new_blob_id()
+    out = BlobWriter(blobs, blob_id)
     size = 0
-    f = open(tmp, "wb")
     try:
         async for raw in _chunks(body):
             pieces = decoder.feed(raw) if decoder is not None else (raw,)
@@ -215,22 +214,13 @@ async def receive(blobs, body, expect: Expect, default_algorithm: str | None = "
                     check.update(piece)
                 if sha is not None:
                     sha.update(piece)
-                f.write(piece)
+                await out.add(piece)
         if decoder is not None:
             decoder.finish()
         _verify(expect, decoder, size, md5, check, sha)
-        f.flush()
-        await asyncio.to_thread(os.fsync, f.fileno())
-        f.close()
-        final = blobs.path(blob_id)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        os.replace(tmp, final)
+        await out.commit()
     except BaseException:
-        f.close()
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        out.abort()
         raise
     return Received(blob_id, size, md5.hexdigest(), check.b64() if check else None, algorithm)
 

@@ -221,12 +221,16 @@ class ObjectOperations:
                 fields = self._body_fields(ctx, db, bucket, request, received, meta, tags, encryption)
                 version_id = write_version(db, bucket, key, fields, ctx.now())
                 expiration = expiration_of(db, bucket_name, key, received.size, tags, ctx.now())
+                # read here, in the same transaction: most buckets have none, and notify()
+                # would open a transaction of its own to find that out
+                notifying = storage.config(db, bucket_name, "notification") is not None
         except BaseException:
             ctx.store.blobs.delete(received.blob)
             raise
-        storage.collect_garbage(ctx.store)
-        self.notify(ctx, bucket_name, key, event, size=received.size, etag=received.etag,
-                    version_id=version_id)
+        storage.collect_soon(ctx.store)
+        if notifying:
+            self.notify(ctx, bucket_name, key, event, size=received.size, etag=received.etag,
+                        version_id=version_id)
         out = {"ETag": received.etag, "VersionId": version_id, "Expiration": expiration,
                "ServerSideEncryption": fields_headers(fields).get("ServerSideEncryption"),
                f"Checksum{received.algorithm}": received.checksum, "ChecksumType": "FULL_OBJECT"}
@@ -235,9 +239,10 @@ class ObjectOperations:
     def _body_fields(self, ctx, db, bucket, request, received, meta, tags, encryption) -> dict:
         from haneul.services.s3.acls import acl_from_request, ownership
         acl = None
-        if ownership(db, bucket["name"]) != "BucketOwnerEnforced":
+        rule = ownership(db, bucket["name"])
+        if rule != "BucketOwnerEnforced":
             acl = json.dumps(acl_from_request(request, ctx.account, bucket=False, bucket_owner=bucket["account"]))
-        owner = bucket["account"] if ownership(db, bucket["name"]) != "ObjectWriter" else ctx.account
+        owner = bucket["account"] if rule != "ObjectWriter" else ctx.account
         return {"data": json.dumps([[received.blob, received.size]]), "size": received.size,
                 "etag": received.etag, "owner": owner, "storage_class": request.get("StorageClass") or "STANDARD",
                 "headers": json.dumps(object_headers(request, encryption)), "metadata": json.dumps(meta),
@@ -381,4 +386,4 @@ def storage_after(ctx) -> None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return
-    loop.call_soon(storage.collect_garbage, ctx.store)
+    loop.call_soon(storage.collect_soon, ctx.store)

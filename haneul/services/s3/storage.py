@@ -126,15 +126,44 @@ def promote_latest(db, bucket: str, key: str) -> None:
                "(SELECT MAX(seq) FROM s3_object WHERE bucket=? AND key=?)", (bucket, key, bucket, key))
 
 
+_collecting: set[int] = set()
+COLLECT_DELAY = 0.02
+
+
+def collect_soon(store) -> None:
+    """collect_garbage in a worker thread, once for the many requests that queue files while
+    it runs (unlinking on the event loop cost each overwriting PUT a slice of its time)."""
+    import asyncio
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        collect_garbage(store)
+        return
+    if id(store) in _collecting:
+        return
+    _collecting.add(id(store))
+
+    async def run() -> None:
+        await asyncio.sleep(COLLECT_DELAY)       # let a burst of requests share one batch
+        try:
+            await asyncio.to_thread(collect_garbage, store)
+        finally:
+            _collecting.discard(id(store))
+    loop.create_task(run())
+
+
 def collect_garbage(store) -> None:
-    """Delete the blob files queued by committed transactions."""
+    """Delete the blob files queued by committed transactions.  The files are unlinked
+    outside any transaction (they are referenced by nothing), so requests never wait for
+    the store while a batch of unlinks runs."""
     with store.transaction() as db:
         blobs = [r[0] for r in db.execute("SELECT blob FROM s3_garbage LIMIT 1000")]
-        if not blobs:
-            return
-        for blob_id in blobs:
-            try:
-                os.unlink(store.blobs.path(blob_id))
-            except (OSError, ValueError):
-                pass
+    if not blobs:
+        return
+    for blob_id in blobs:
+        try:
+            os.unlink(store.blobs.path(blob_id))
+        except (OSError, ValueError):
+            pass
+    with store.transaction() as db:
         db.executemany("DELETE FROM s3_garbage WHERE blob=?", [(b,) for b in blobs])
