@@ -41,6 +41,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT / "examples" / "s1_sync_workflow")]
 
 import load  # noqa: E402
+import operations  # noqa: E402,F401 - before ops_lambda: it imports each ops_*.py whole, once
 from load import Endpoint, RawRequest, run_wrk, send_once  # noqa: E402
 from ops_lambda import HELLO, create_function  # noqa: E402
 from ops_stepfunctions import SYNC_MACHINE  # noqa: E402
