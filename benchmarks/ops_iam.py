@@ -8,7 +8,8 @@ The account holds 1,000 roles under /bench/ (IAM's default RolesPerAccount quota
 1,000, so every level shares them: the first setup creates them with signed CreateRole
 requests replayed from a few threads, later setups find them and only check).  GetRole
 reads one of them (8 rotating names); ListRoles reads the first page (MaxItems 100, the
-SDKs' default) under that path.
+SDKs' default) under that path.  ListRoles@1000 reads all 1,000 in one page (MaxItems
+1000, IAM's largest): the listing peers that ignore MaxItems answer, so it compares.
 """
 
 from __future__ import annotations
@@ -67,9 +68,11 @@ def _role_found(body: bytes) -> str | None:
     return None if b"<RoleName>bench-" in body and b"<Arn>" in body else f"no role in body: {body[:200]!r}"
 
 
-def _page_of_roles(body: bytes) -> str | None:
-    count = body.count(b"<RoleName>bench-")
-    return None if count == 100 else f"expected a page of 100 roles, got {count}: {body[:200]!r}"
+def _page_of(size: int):
+    def check(body: bytes) -> str | None:
+        count = body.count(b"<RoleName>bench-")
+        return None if count == size else f"expected a page of {size} roles, got {count}: {body[:200]!r}"
+    return check
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -80,7 +83,12 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "iam.ListRoles": Operation(
         "iam", "ListRoles", lambda ctx, i: {"PathPrefix": ctx["path"]},
-        setup=_create_roles, check=_page_of_roles, connections=(1, 8),
+        setup=_create_roles, check=_page_of(100), connections=(1, 8),
         description="first page (MaxItems 100) of 1,000 roles under one path",
+    ),
+    "iam.ListRoles@1000": Operation(
+        "iam", "ListRoles", lambda ctx, i: {"PathPrefix": ctx["path"], "MaxItems": 1000},
+        setup=_create_roles, check=_page_of(1000), connections=(1, 8), default=False,
+        description="all 1,000 roles under one path in one page (MaxItems 1000)",
     ),
 }

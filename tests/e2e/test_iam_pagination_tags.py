@@ -92,3 +92,21 @@ def test_tags_on_every_taggable_resource(iam, aws_account):
     assert (err["Code"], err["Message"]) == ("InvalidInput", "User-defined tags cannot start with the reserved prefix aws:.")
     err = error(iam.tag_user, UserName="u", Tags=[{"Key": f"k{i}", "Value": ""} for i in range(50)])
     assert (err["Code"], err["Message"]) == ("LimitExceeded", "The number of tags has reached the maximum limit of 50.")
+
+
+def test_list_roles_shows_each_change_to_a_role(iam):
+    """ListRoles memoizes what it makes of each stored row: a change must show at once."""
+    iam.create_role(RoleName="listed", AssumeRolePolicyDocument=json.dumps(TRUST))
+    before = iam.list_roles()["Roles"]
+    assert [(r["RoleName"], r.get("Description"), r["MaxSessionDuration"]) for r in before] == [
+        ("listed", None, 3600)]
+    iam.update_role(RoleName="listed", Description="now described", MaxSessionDuration=7200)
+    changed = {**TRUST, "Statement": [{**TRUST["Statement"][0], "Principal": {"Service": "ec2.amazonaws.com"}}]}
+    iam.update_assume_role_policy(RoleName="listed", PolicyDocument=json.dumps(changed))
+    (after,) = iam.list_roles()["Roles"]
+    assert (after["Description"], after["MaxSessionDuration"]) == ("now described", 7200)
+    assert after["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+    iam.delete_role(RoleName="listed")
+    iam.create_role(RoleName="listed", AssumeRolePolicyDocument=json.dumps(TRUST))
+    (again,) = iam.list_roles()["Roles"]
+    assert again["RoleId"] != after["RoleId"] and "Description" not in again

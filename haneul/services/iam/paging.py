@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 
 from haneul.services.base import decode_token, encode_token
 from haneul.services.iam.errors import validation
+from haneul.services.iam.records import entity
 
 DEFAULT_MAX_ITEMS = 100
 
@@ -36,15 +37,17 @@ def _k(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-def page_entities(rec, kind: str, request: dict, member: str) -> dict:
+def page_entities(rec, kind: str, request: dict, member: str,
+                  item: Callable[[tuple], Any] = entity) -> dict:
     """`page` for named entities, done in SQL (key order, LIMIT), so a page of a long
-    list reads only that page: ListRoles over 1,000 roles costs one page of rows."""
+    list reads only that page: ListRoles over 1,000 roles costs one page of rows.
+    `item` makes each stored row into the listed item (the entity dict by default)."""
     limit = request.get("MaxItems") or DEFAULT_MAX_ITEMS
     after = decode_token(request["Marker"], _bad_marker) if request.get("Marker") else None
     if after is not None and not isinstance(after, str):
         raise _bad_marker()
-    rows = rec.all(kind, request.get("PathPrefix"), after=after, limit=limit + 1)
-    out = {member: rows[:limit], "IsTruncated": len(rows) > limit}
+    rows = rec.entity_rows(kind, request.get("PathPrefix"), after=after, limit=limit + 1)
+    out = {member: [item(r) for r in rows[:limit]], "IsTruncated": len(rows) > limit}
     if out["IsTruncated"]:
-        out["Marker"] = encode_token(rows[limit - 1]["name"].lower())
+        out["Marker"] = encode_token(rows[limit - 1][0].lower())
     return out

@@ -76,7 +76,7 @@ class Records:
             "SELECT name, path, id, arn, created, data FROM iam_entity "
             "WHERE account=? AND region=? AND kind=? AND key=?",
             (self.account, REGION, kind, name.lower())).fetchone()
-        return _entity(row) if row is not None else None
+        return entity(row) if row is not None else None
 
     def insert(self, kind: str, entity: dict) -> None:
         self.db.execute(
@@ -100,6 +100,12 @@ class Records:
     def all(self, kind: str, path_prefix: str | None = None, after: str | None = None,
             limit: int | None = None) -> list[dict]:
         """Entities of `kind` in key order; `after`/`limit` read one page."""
+        return [entity(r) for r in self.entity_rows(kind, path_prefix, after, limit)]
+
+    def entity_rows(self, kind: str, path_prefix: str | None = None, after: str | None = None,
+                    limit: int | None = None) -> list[tuple]:
+        """The stored rows `all` decodes, as plain tuples (name, path, id, arn, created,
+        data text): hashable, so a listing can memoize what it makes of each row version."""
         sql = ("SELECT name, path, id, arn, created, data FROM iam_entity "
                "WHERE account=? AND region=? AND kind=?")
         args: list[Any] = [self.account, REGION, kind]
@@ -113,7 +119,9 @@ class Records:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [_entity(r) for r in self.db.execute(sql, args)]
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, args).fetchall()
 
     def count(self, kind: str) -> int:
         return self.db.execute("SELECT count(*) FROM iam_entity WHERE account=? AND region=? AND kind=?",
@@ -123,7 +131,7 @@ class Records:
         if not keys:
             return []
         marks = ",".join("?" * len(keys))
-        return [_entity(r) for r in self.db.execute(
+        return [entity(r) for r in self.db.execute(
             f"SELECT name, path, id, arn, created, data FROM iam_entity WHERE account=? AND region=? "
             f"AND kind=? AND key IN ({marks}) ORDER BY key", (self.account, REGION, kind, *keys))]
 
@@ -149,7 +157,8 @@ class Records:
                   "ON CONFLICT(account, region) DO UPDATE SET data=excluded.data", json.dumps(data))
 
 
-def _entity(row) -> dict:
+def entity(row) -> dict:
+    """A stored row (name, path, id, arn, created, data text) as the entity dict."""
     return {"name": row[0], "path": row[1], "id": row[2], "arn": row[3], "created": row[4],
             "data": load_data(row[5])}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import lru_cache
 
 from haneul.context import RequestContext
 from haneul.services.iam import errors, ids, managed
@@ -12,6 +13,7 @@ from haneul.services.iam.entities import (LIMITS, check_document, profile_shape,
                                           role_shape)
 from haneul.services.iam.paging import page, page_entities
 from haneul.services.iam.policy import validate
+from haneul.services.iam.records import entity
 
 # Service-linked role names: service principal -> (role name suffix, AWS managed policy)
 SERVICE_LINKED = {
@@ -33,6 +35,18 @@ SERVICE_LINKED = {
     "cloudtrail.amazonaws.com": ("CloudTrail", "CloudTrailServiceRolePolicy"),
     "sso.amazonaws.com": ("SSO", "AWSSSOServiceRolePolicy"),
 }
+
+
+def _listed_role(row: tuple) -> dict:
+    """A role as ListRoles shows it (scalars only), each caller's own copy."""
+    return dict(_listed_shape(row))
+
+
+@lru_cache(maxsize=2048)
+def _listed_shape(row: tuple) -> dict:
+    """Memoized per stored row version: the row's values are the key, so any change to
+    the role is a new entry, and listing the same roles again decodes nothing."""
+    return role_shape(entity(row), full=False)
 
 
 def _protected(role: dict) -> None:
@@ -74,9 +88,7 @@ class Roles:
         return {"Role": role_shape(require(records(ctx), "role", request["RoleName"]))}
 
     def list_roles(self, ctx: RequestContext, request: dict) -> dict:
-        out = page_entities(records(ctx), "role", request, "Roles")
-        out["Roles"] = [role_shape(r, full=False) for r in out["Roles"]]
-        return out
+        return page_entities(records(ctx), "role", request, "Roles", item=_listed_role)
 
     def update_role(self, ctx: RequestContext, request: dict) -> dict:
         rec = records(ctx)
