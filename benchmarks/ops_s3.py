@@ -62,7 +62,7 @@ def _bucket_with_object(endpoint: Any, tag: str) -> dict:
     return {"bucket": bucket, "key": "object-1k"}
 
 
-def fill(endpoint: Any, bucket: str, count: int, workers: int = 4, body: bytes = b"x") -> int:
+def fill(endpoint: Any, bucket: str, count: int, workers: int = 4, body: bytes = b"x", start: int = 0) -> int:
     """Put `count` small objects fast: signed PutObjects (signed here, in one thread;
     botocore's signing hook is not thread-safe) sent over keep-alive connections from
     several threads."""
@@ -97,7 +97,7 @@ def fill(endpoint: Any, bucket: str, count: int, workers: int = 4, body: bytes =
     for t in threads:
         t.start()
     try:
-        for i in range(count):
+        for i in range(start, start + count):
             request = endpoint.sign("s3", "PutObject", {"Bucket": bucket, "Key": f"key-{i:06d}", "Body": body})
             with lock:
                 pending.append(request)

@@ -194,29 +194,32 @@ async def _chunks(body):
         yield chunk
 
 
-async def receive(blobs, body, expect: Expect, default_algorithm: str | None = "CRC64NVME") -> Received:
-    """Write the body to a new blob file, checked against what the request claims."""
+async def receive(blobs, body, expect: Expect, default_algorithm: str | None = "CRC64NVME",
+                  durable: bool = True) -> Received:
+    """Write the body to a new blob file, checked against what the request claims; made
+    durable (synced) unless the store is ephemeral."""
     algorithm = expect.algorithm or default_algorithm
     md5 = hashlib.md5()
     check = checksums.Checksum(algorithm) if algorithm else None
     sha = hashlib.sha256() if expect.sha256 and not expect.chunked else None
     decoder = ChunkedDecoder() if expect.chunked else None
     blob_id = new_blob_id()
-    out = BlobWriter(blobs, blob_id)
+    digests = [h.update for h in (md5, check, sha) if h is not None]
+
+    def digest(piece) -> None:
+        for update in digests:
+            update(piece)
+    out = BlobWriter(blobs, blob_id, digest, durable)
     size = 0
     try:
         async for raw in _chunks(body):
             pieces = decoder.feed(raw) if decoder is not None else (raw,)
             for piece in pieces:
                 size += len(piece)
-                md5.update(piece)
-                if check is not None:
-                    check.update(piece)
-                if sha is not None:
-                    sha.update(piece)
                 await out.add(piece)
         if decoder is not None:
             decoder.finish()
+        await out.drain()
         _verify(expect, decoder, size, md5, check, sha)
         await out.commit()
     except BaseException:

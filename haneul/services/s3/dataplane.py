@@ -176,7 +176,7 @@ async def _store_form(ctx, req: HttpRequest, bucket: str, form) -> HttpResponse:
     request = _put_request(bucket, key, fields)
     # the file streams to a blob file; its size is checked against the policy before it is stored
     received = await bodies.receive(ctx.store.blobs, _limited(form.file_chunks(), length_range),
-                                    bodies.Expect(request, {}))
+                                    bodies.Expect(request, {}), durable=not ctx.store.ephemeral)
     try:
         postform.check_length(length_range, received.size)
         sub = dataclasses.replace(ctx, principal=principal, account=principal.account, headers={}, db=None)

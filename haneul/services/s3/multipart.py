@@ -96,7 +96,8 @@ class MultipartOperations:
             raise AwsError("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
                            f"{algo.lower()}, actual checksum Type: {expect.algorithm.lower()}", status=400)
         received = await bodies.receive(ctx.store.blobs, request.get("Body"), expect,
-                                        default_algorithm=algo.upper() if algo else None)
+                                        default_algorithm=algo.upper() if algo else None,
+                                        durable=not ctx.store.ephemeral)
         try:
             with ctx.store.transaction() as db:
                 _upload(db, bucket_name, key, upload_id)

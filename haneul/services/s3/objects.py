@@ -213,7 +213,8 @@ class ObjectOperations:
         tags = tags_from_header(request.get("Tagging"))
         if received is None:
             expect = bodies.Expect(request, ctx.headers or {})
-            received = await bodies.receive(ctx.store.blobs, request.get("Body"), expect)
+            received = await bodies.receive(ctx.store.blobs, request.get("Body"), expect,
+                                            durable=not ctx.store.ephemeral)
         try:
             with ctx.store.transaction() as db:
                 bucket = get_bucket(db, bucket_name)

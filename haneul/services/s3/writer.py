@@ -14,6 +14,10 @@ made here put the writers of the same minute in the same folder, so that a batch
 folders are usually one.  Small bodies are written on the event loop (page-cache writes
 take microseconds; a thread hop costs more, mostly in handing the GIL back and forth);
 bodies past FLUSH bytes are written from worker threads.
+
+An ephemeral store (`haneul start --ephemeral`: in-memory metadata, a temp folder deleted
+at exit) skips the syncs: nothing of it outlives the process, so there is no power loss to
+survive.
 """
 
 from __future__ import annotations
@@ -112,25 +116,30 @@ def new_blob_id() -> str:
 _MADE: set[str] = set()    # blob sub-folders known to exist (and to be durable)
 
 
-def _ensure_folder(folder: str) -> None:
+def _ensure_folder(folder: str, durable: bool) -> None:
     if folder in _MADE:
         return
     if not os.path.isdir(folder):
         os.makedirs(folder, exist_ok=True)
-        _fsync_dir(os.path.dirname(folder))       # the new folder's own entry
+        if durable:
+            _fsync_dir(os.path.dirname(folder))   # the new folder's own entry
     _MADE.add(folder)
 
 
 class BlobWriter:
     """Collects a body's pieces, writes them to a temp file in the blob folder, and
-    `commit()` makes it the blob `blob_id`, durable."""
+    `commit()` makes it the blob `blob_id`, durable.  `digest(piece)`, when given, sees
+    every piece in order just before it is written: for large bodies that is in a worker
+    thread (hashlib and awscrt release the GIL), one batch in flight while the event loop
+    reads the next, so hashing a large upload no longer holds the loop."""
 
-    def __init__(self, blobs, blob_id: str):
-        self.blobs, self.blob_id = blobs, blob_id
+    def __init__(self, blobs, blob_id: str, digest=None, durable: bool = True):
+        self.blobs, self.blob_id, self.digest, self.durable = blobs, blob_id, digest, durable
         self.tmp = os.path.join(blobs.root, "tmp", f"{blob_id}.{uuid.uuid4().hex[:8]}")
         self.file = None
         self.pending: list[bytes] = []
         self.buffered = 0
+        self.inflight: asyncio.Future | None = None
         self.handed_over = False
 
     async def add(self, piece: bytes) -> None:
@@ -138,34 +147,54 @@ class BlobWriter:
         self.buffered += len(piece)
         if self.buffered >= FLUSH:
             pieces, self.pending, self.buffered = self.pending, [], 0
-            await asyncio.to_thread(self._write, pieces)
+            if self.inflight is not None:
+                await self.inflight
+            self.inflight = asyncio.ensure_future(asyncio.to_thread(self._write, pieces))
 
     def _write(self, pieces: list[bytes]) -> None:
+        if self.digest is not None:
+            for piece in pieces:
+                self.digest(piece)
         if self.file is None:
             self.file = open(self.tmp, "wb")
         self.file.writelines(pieces)
 
-    async def commit(self) -> None:
-        pieces, self.pending = self.pending, []
+    async def drain(self) -> None:
+        """Every piece added so far digested and written (not yet durable)."""
+        if self.inflight is not None:
+            await self.inflight
+            self.inflight = None
+        pieces, self.pending, self.buffered = self.pending, [], 0
         if self.file is None or not pieces:
             self._write(pieces)
         else:
             await asyncio.to_thread(self._write, pieces)
+
+    async def commit(self) -> None:
+        await self.drain()
         self.file.flush()
         final = self.blobs.path(self.blob_id)
         folder = os.path.dirname(final)
-        _ensure_folder(folder)
+        _ensure_folder(folder, self.durable)
         try:
             os.replace(self.tmp, final)
         except FileNotFoundError:          # the folder went away (a reset): make it again
             _MADE.discard(folder)
-            _ensure_folder(folder)
+            _ensure_folder(folder, self.durable)
             os.replace(self.tmp, final)
         self.tmp = final
+        if not self.durable:               # an ephemeral store: nothing outlives the process
+            self.file.close()
+            return
         self.handed_over = True            # the group closes the file once synced
         await _group().sync(self.file, folder)
 
     def abort(self) -> None:
+        if self.inflight is not None and not self.inflight.done():
+            # a thread still writes: clean up once it is done
+            self.inflight.add_done_callback(lambda f: (f.exception(), self.abort()))
+            self.inflight = None
+            return
         if self.file is not None and not self.handed_over:
             self.file.close()
         try:

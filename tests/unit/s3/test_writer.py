@@ -54,6 +54,7 @@ def test_large_bodies_are_written_from_threads_and_abort_leaves_nothing(tmp_path
         gone = writer.BlobWriter(blobs, writer.new_blob_id())
         await gone.add(b"y" * (writer.FLUSH + 1))
         gone.abort()
+        await asyncio.sleep(0.3)          # the write in flight ends, then the file goes
         return w.blob_id, gone
     blob_id, gone = asyncio.run(main())
     assert os.path.getsize(blobs.path(blob_id)) == 3 * writer.FLUSH + 4
@@ -81,3 +82,22 @@ def test_blob_ids_share_a_folder_within_a_minute():
     a, b = writer.new_blob_id(), writer.new_blob_id()
     assert len(a) == 32 and a != b and all(c in "0123456789abcdef" for c in a)
     assert a[:2] == b[:2] or int(b[:2], 16) == (int(a[:2], 16) + 1) % 256
+
+
+def test_digest_sees_every_piece_in_order_and_ephemeral_writes_skip_syncs(tmp_path, monkeypatch):
+    import hashlib
+    blobs = BlobStore(str(tmp_path))
+    calls, batches = _record(monkeypatch)
+    pieces = [bytes([i]) * (300 << 10) for i in range(10)]       # 3 MiB in 300 KiB pieces
+    md5 = hashlib.md5()
+
+    async def main():
+        w = writer.BlobWriter(blobs, writer.new_blob_id(), digest=md5.update, durable=False)
+        for p in pieces:
+            await w.add(p)
+        await w.commit()
+        return w.blob_id
+    blob_id = asyncio.run(main())
+    assert md5.hexdigest() == hashlib.md5(b"".join(pieces)).hexdigest()
+    assert blobs.read(blob_id) == b"".join(pieces)
+    assert calls == [] and batches == []
