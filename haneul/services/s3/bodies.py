@@ -30,12 +30,14 @@ class ChunkedDecoder:
     """`aws-chunked`: "<hex size>[;chunk-signature=<sig>]\\r\\n<data>\\r\\n" ... then a zero
     chunk, trailer lines ("x-amz-checksum-crc32:<b64>") and an empty line."""
 
-    def __init__(self):
+    def __init__(self, signatures=None):
         self.buf = bytearray()
         self.state = "size"
         self.remaining = 0
         self.trailers: dict[str, str] = {}
         self.done = False
+        self.signatures = signatures        # chunksig.ChunkSignatures, when they are checked
+        self.trailer_mode = False
 
     def feed(self, data: bytes) -> list:
         self.buf += data
@@ -47,11 +49,16 @@ class ChunkedDecoder:
                 take = min(self.remaining, len(buf) - pos)
                 if take == 0:
                     break
-                out.append(bytes(buf[pos:pos + take]))
+                piece = bytes(buf[pos:pos + take])
+                out.append(piece)
                 pos += take
                 self.remaining -= take
+                if self.signatures is not None:
+                    self.signatures.data(piece)
                 if self.remaining == 0:
                     self.state = "crlf"
+                    if self.signatures is not None:
+                        self.signatures.end()
             elif self.state == "crlf":
                 if len(buf) - pos < 2:
                     break
@@ -68,16 +75,22 @@ class ChunkedDecoder:
                 line = bytes(buf[pos:end]).decode("latin-1")
                 pos = end + 2
                 if self.state == "size":
+                    head, _, ext = line.partition(";")
                     try:
-                        size = int(line.split(";", 1)[0].strip(), 16)
+                        size = int(head.strip(), 16)
                     except ValueError:
                         raise _bad_chunk() from None
+                    if self.signatures is not None:
+                        name, _, value = ext.partition("=")
+                        self.signatures.begin(value.strip() if name.strip() == "chunk-signature" else None)
                     if size == 0:
                         self.state = "trailer"
+                        if self.signatures is not None:
+                            self.signatures.end()
                     else:
                         self.remaining, self.state = size, "data"
                 elif line.strip() == "":
-                    self.done = True
+                    self._close()
                 else:
                     self._trailer(line)
         del buf[:pos]
@@ -88,15 +101,21 @@ class ChunkedDecoder:
         if sep:
             self.trailers[name.strip().lower()] = value.strip()
 
+    def _close(self) -> None:
+        """The body's end: a signed trailer's signature closes the chain."""
+        if not self.done and self.signatures is not None and self.trailer_mode:
+            self.signatures.trailer(self.trailers)
+        self.done = True
+
     def finish(self) -> None:
         if self.state == "trailer" and self.buf:
             for line in bytes(self.buf).decode("latin-1").split("\r\n"):
                 if line.strip():
                     self._trailer(line)
             self.buf.clear()
-            self.done = True
+            self._close()
         if self.state == "trailer":
-            self.done = True
+            self._close()
         if not self.done:
             raise AwsError("IncompleteBody", "The request body terminated unexpectedly", status=400)
 
@@ -109,9 +128,12 @@ def _bad_chunk() -> AwsError:
 class Expect:
     """What the request says its body should be."""
 
-    def __init__(self, request: dict, headers: dict):
+    def __init__(self, request: dict, headers: dict, store=None):
         self.headers = headers
         sha = headers.get("x-amz-content-sha256", "")
+        from haneul.services.s3 import chunksig
+        self.signatures = chunksig.for_request(store, headers)     # aws-chunked chunk signatures
+        self.signed_trailer = sha.endswith("-TRAILER")
         encoding = request.get("ContentEncoding") or ""
         self.chunked = sha.startswith("STREAMING-") or "aws-chunked" in encoding.lower()
         self.sha256 = sha.lower() if len(sha) == 64 else None
@@ -202,7 +224,9 @@ async def receive(blobs, body, expect: Expect, default_algorithm: str | None = "
     md5 = hashlib.md5()
     check = checksums.Checksum(algorithm) if algorithm else None
     sha = hashlib.sha256() if expect.sha256 and not expect.chunked else None
-    decoder = ChunkedDecoder() if expect.chunked else None
+    decoder = ChunkedDecoder(expect.signatures) if expect.chunked else None
+    if decoder is not None:
+        decoder.trailer_mode = expect.signed_trailer
     blob_id = new_blob_id()
     digests = [h.update for h in (md5, check, sha) if h is not None]
 

@@ -17,7 +17,7 @@ from haneul.protocol.xml import escape
 from haneul import identity
 from haneul.errors import AwsError
 from haneul.protocol.message import HttpRequest, HttpResponse
-from haneul.services.s3 import bodies, cors, postform, storage
+from haneul.services.s3 import bodies, chunksig, cors, postform, storage
 from haneul.services.s3.website import Site
 
 _STORAGE_CLASSES = frozenset(("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
@@ -118,7 +118,7 @@ def _principal(ctx, fields: dict) -> tuple:
         cred = identity.Credential(access_key=scope[0], date=scope[1], region=scope[2], service=scope[3],
                                    signature=fields["x-amz-signature"], algorithm="AWS4-HMAC-SHA256",
                                    session_token=fields.get("x-amz-security-token"))
-        secret = _secret(ctx.store, scope[0])
+        secret = chunksig.known_secret(ctx.store, scope[0])
         if secret is not None and postform.signature_v4(secret, scope[1], scope[2], policy, scope[3]) \
                 != fields["x-amz-signature"].lower():
             raise postform.signature_mismatch()
@@ -128,7 +128,7 @@ def _principal(ctx, fields: dict) -> tuple:
                 raise postform.missing_field(label)
         cred = identity.Credential(access_key=fields["awsaccesskeyid"], signature=fields["signature"],
                                    algorithm="AWS", session_token=fields.get("x-amz-security-token"))
-        secret = _secret(ctx.store, cred.access_key)
+        secret = chunksig.known_secret(ctx.store, cred.access_key)
         if secret is not None and postform.signature_v2(secret, policy) != fields["signature"]:
             raise postform.signature_mismatch()
     else:
@@ -136,16 +136,6 @@ def _principal(ctx, fields: dict) -> tuple:
             raise postform.missing_field("AWSAccessKeyId")
         return identity.principal_for(None), False
     return identity.principal_for(cred, ctx.store), True
-
-
-def _secret(store, access_key: str) -> str | None:
-    if access_key[:4] == "AKIA":
-        found = identity._iam_lookup(store, access_key)
-        return found.get("secret") if found else None
-    if access_key[:4] == "ASIA":
-        found = identity._sts_lookup(store, access_key)
-        return found.get("secret_access_key") if found else None
-    return None
 
 
 async def _post_object(ctx, req: HttpRequest, bucket: str) -> HttpResponse:

@@ -90,7 +90,7 @@ class MultipartOperations:
             bucket = get_bucket(db, bucket_name)
             access.check(ctx, db, bucket, "s3:PutObject", key)
             settings = json.loads(_upload(db, bucket_name, key, upload_id)["settings"])
-        expect = bodies.Expect(request, ctx.headers or {})
+        expect = bodies.Expect(request, ctx.headers or {}, ctx.store)
         algo = settings.get("ChecksumAlgorithm")
         if algo and expect.algorithm and expect.algorithm != algo.upper():
             raise AwsError("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "

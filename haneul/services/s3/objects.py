@@ -212,7 +212,7 @@ class ObjectOperations:
         meta = check_metadata(request.get("Metadata"))
         tags = tags_from_header(request.get("Tagging"))
         if received is None:
-            expect = bodies.Expect(request, ctx.headers or {})
+            expect = bodies.Expect(request, ctx.headers or {}, ctx.store)
             received = await bodies.receive(ctx.store.blobs, request.get("Body"), expect,
                                             durable=not ctx.store.ephemeral)
         try:
