@@ -75,6 +75,18 @@ class ServerProcess:
                 self.proc.wait(5)
 
 
+def wait_until(check, timeout: float = 10.0, interval: float = 0.1):
+    """Poll `check()` until it returns something truthy (returned); AssertionError after
+    `timeout` seconds.  For background work a test cannot drive with a clock."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met in {timeout} s")
+
+
 def account_for(nodeid: str) -> str:
     """A stable 12-digit account for a test id (stable so reruns are reproducible)."""
     digest = int(hashlib.sha256(nodeid.encode()).hexdigest(), 16)

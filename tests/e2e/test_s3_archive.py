@@ -6,12 +6,11 @@ The server here runs with a fast sweep and a short restore (HANEUL_S3_SWEEP_SECO
 HANEUL_S3_RESTORE_SECONDS), so the waits below are fractions of a second."""
 
 import json
-import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from haneul.testing import ServerProcess, make_client
+from haneul.testing import ServerProcess, make_client, wait_until
 
 ACCOUNT = "246813579024"
 
@@ -23,16 +22,6 @@ def fast_server():
         yield server
     finally:
         server.stop()
-
-
-def _until(check, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_transition_then_restore_with_notifications(fast_server):
@@ -50,7 +39,7 @@ def test_transition_then_restore_with_notifications(fast_server):
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
         {"ID": "freeze", "Status": "Enabled", "Filter": {"And": {"Prefix": "cold/", "ObjectSizeGreaterThan": 0}},
          "Transitions": [{"Date": "2020-01-01T00:00:00Z", "StorageClass": "GLACIER"}]}]})
-    _until(lambda: s3.head_object(Bucket=bucket, Key="cold/report.csv").get("StorageClass") == "GLACIER")
+    wait_until(lambda: s3.head_object(Bucket=bucket, Key="cold/report.csv").get("StorageClass") == "GLACIER")
     assert "StorageClass" not in s3.head_object(Bucket=bucket, Key="warm/report.csv")
     listed = {o["Key"]: o["StorageClass"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert listed == {"cold/report.csv": "GLACIER", "warm/report.csv": "STANDARD"}
@@ -70,7 +59,7 @@ def test_transition_then_restore_with_notifications(fast_server):
     assert err.value.response["Error"]["Code"] == "RestoreAlreadyInProgress"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
 
-    restored = _until(lambda: 'ongoing-request="false"' in (
+    restored = wait_until(lambda: 'ongoing-request="false"' in (
         s3.head_object(Bucket=bucket, Key="cold/report.csv").get("Restore") or "") and
         s3.head_object(Bucket=bucket, Key="cold/report.csv")["Restore"])
     assert 'expiry-date="' in restored and restored.endswith(' 00:00:00 GMT"')
@@ -85,7 +74,7 @@ def test_transition_then_restore_with_notifications(fast_server):
             body = json.loads(m["Body"])
             names.extend(r["eventName"] for r in body.get("Records", []))
         return "ObjectRestore:Completed" in names
-    _until(events)
+    wait_until(events)
     assert names == ["LifecycleTransition", "ObjectRestore:Post", "ObjectRestore:Completed"]
 
 
