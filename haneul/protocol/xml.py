@@ -120,21 +120,29 @@ class XmlWriter:
         of a loop over a table of members.  Its source holds only the model's member and
         element names, as quoted literals."""
         lines = ["def write_members(out, value):", "    append = out.append", "    get = value.get"]
-        scope: dict = {"escape": escape}
+        scope: dict = {"escape": escape, "iso8601": _iso8601}
         for i, (mname, member) in enumerate(shape.members.items()):
             if member.ser.get("location") or member.ser.get("xmlAttribute"):
                 continue
             wire = member.ser.get("name", mname)
             lines += [f"    v = get({mname!r})", "    if v is not None:"]
-            if member.type == "string" and not member.ser.get("xmlNamespace"):
-                tag = wire.replace("{", "{{").replace("}", "}}")
+            scope[f"emit{i}"] = self._named(member, wire)
+            tag = wire.replace("{", "{{").replace("}", "}}")
+            element = f"append(f{f'<{tag}>{{v}}</{tag}>'!r})"
+            if member.ser.get("xmlNamespace"):
+                lines.append(f"        emit{i}(out, v)")
+            elif member.type == "string":
                 lines += ["        if v.__class__ is not str:",
                           "            v = str(v)",
                           "        if '&' in v or '<' in v or '>' in v or '\\r' in v:",
                           "            v = escape(v)",
-                          f"        append(f{f'<{tag}>{{v}}</{tag}>'!r})"]
+                          f"        {element}"]
+            elif member.type in _INTEGERS:
+                lines += ["        if v.__class__ is int:", f"            {element}",
+                          "        else:", f"            emit{i}(out, v)"]
+            elif member.type == "timestamp" and member.ser.get("timestampFormat", "iso8601") == "iso8601":
+                lines += ["        v = iso8601(v)", f"        {element}"]
             else:
-                scope[f"emit{i}"] = self._named(member, wire)
                 lines.append(f"        emit{i}(out, v)")
         exec("\n".join(lines), scope)  # noqa: S102 - no request data in the source
         return scope["write_members"]
@@ -174,7 +182,22 @@ class XmlWriter:
                     for v in value:
                         emit_flat_item(out, v)
                 return emit_flat
-            emit_item = self._named(member, member.ser.get("name", self.list_member_default))
+            item_name = member.ser.get("name", self.list_member_default)
+            emit_item = self._named(member, item_name)
+            if member.type == "structure" and not member.ser.get("xmlNamespace") \
+                    and not self._compiled(member)[1]:
+                body = self._compiled(member)[0]
+                item_open, item_close = f"<{item_name}>", f"</{item_name}>"
+
+                def emit_structures(out, value):      # a listing: one call per item, not two
+                    append = out.append
+                    append(open_)
+                    for v in value:
+                        append(item_open)
+                        body(out, v)
+                        append(item_close)
+                    append(close)
+                return emit_structures
 
             def emit_list(out, value):
                 out.append(open_)
@@ -213,7 +236,7 @@ class XmlWriter:
             def emit_timestamp(out, value):
                 out.append(f"{open_}{write(value)}{close}")
             return emit_timestamp
-        if t in ("integer", "long", "short", "byte"):
+        if t in _INTEGERS:
             def emit_integer(out, value):
                 if value.__class__ is int:
                     out.append(f"{open_}{value}{close}")
@@ -229,6 +252,9 @@ class XmlWriter:
 # Stored resources are read far more often than written, and each read formats the same
 # creation dates again: a memo of the (pure) formatting, keyed by the stored value.
 _iso8601 = lru_cache(maxsize=8192)(timestamps.iso8601)
+
+
+_INTEGERS = ("integer", "long", "short", "byte")
 
 
 def _attributes(attributes, value) -> str:
