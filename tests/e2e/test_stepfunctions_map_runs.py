@@ -159,3 +159,153 @@ def test_inventory_manifest_in_and_jsonl_results_out(aws):
     written = json.loads(s3.get_object(Bucket="inventory", Key=details["Key"])["Body"].read())
     key = written["ResultFiles"]["SUCCEEDED"][0]["Key"]
     assert sorted(json.loads(s3.get_object(Bucket="inventory", Key=key)["Body"].read())) == ["a.jpg", "b.jpg"]
+
+
+def wait_for(check, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def the_run(aws, execution_arn):
+    return wait_for(lambda: aws["sfn"].list_map_runs(executionArn=execution_arn)["mapRuns"])[0]["mapRunArn"]
+
+
+# Each item waits $.s seconds; then item n == 1 fails, the others succeed.
+FAIL_ONE_WAIT_OTHERS = {"P": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "Later"}],
+                              "Default": "Hold"},
+                        "Hold": {"Type": "Wait", "SecondsPath": "$.s", "End": True},
+                        "Later": {"Type": "Wait", "SecondsPath": "$.s", "Next": "Bad"},
+                        "Bad": {"Type": "Fail", "Error": "One", "Cause": "one is bad"}}
+
+
+def test_item_batcher_counts_items_and_executions_apart(aws):
+    sfn = aws["sfn"]
+    arn = machine(aws, "batched", distributed("STANDARD", {"P": {"Type": "Pass", "End": True}},
+                                              ItemBatcher={"MaxItemsPerBatch": 2}))
+    out = run(aws, arn, {"items": [1, 2, 3, 4, 5]})
+    assert out["status"] == "SUCCEEDED", out
+    run_arn = the_run(aws, out["executionArn"])
+    desc = sfn.describe_map_run(mapRunArn=run_arn)
+    items, executions = desc["itemCounts"], desc["executionCounts"]
+    assert (items["total"], items["succeeded"], items["pending"]) == (5, 5, 0)
+    assert (executions["total"], executions["succeeded"], executions["pending"]) == (3, 3, 0)
+    children = sfn.list_executions(mapRunArn=run_arn)["executions"]
+    assert sorted(c["itemCount"] for c in children) == [1, 2, 2]
+    assert all("itemCount" not in e for e in sfn.list_executions(stateMachineArn=arn)["executions"])
+
+
+def test_exceeded_threshold_aborts_running_standard_children(aws):
+    sfn = aws["sfn"]
+    arn = machine(aws, "aborting", distributed("STANDARD", FAIL_ONE_WAIT_OTHERS))
+    started = time.time()
+    out = run(aws, arn, {"items": [{"n": 1, "s": 1}, {"n": 2, "s": 60}, {"n": 3, "s": 60}]})
+    assert (out["status"], out["error"]) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    assert time.time() - started < 20          # the waiting children did not run their minute out
+    run_arn = the_run(aws, out["executionArn"])
+    children = sfn.list_executions(mapRunArn=run_arn)["executions"]
+    assert sorted(c["status"] for c in children) == ["ABORTED", "ABORTED", "FAILED"]
+    for child in children:
+        if child["status"] == "ABORTED":
+            history = sfn.get_execution_history(executionArn=child["executionArn"])["events"]
+            assert history[-1]["type"] == "ExecutionAborted"
+    desc = sfn.describe_map_run(mapRunArn=run_arn)
+    assert desc["status"] == "FAILED"
+    c = desc["executionCounts"]
+    assert (c["total"], c["failed"], c["aborted"], c["running"]) == (3, 1, 2, 0)
+
+
+def test_stopping_the_parent_aborts_its_map_run(aws):
+    sfn = aws["sfn"]
+    arn = machine(aws, "stopped", distributed("STANDARD", FAIL_ONE_WAIT_OTHERS))
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": [{"n": 2, "s": 60}, {"n": 3, "s": 60}]}))
+    run_arn = the_run(aws, ex["executionArn"])
+    wait_for(lambda: len(sfn.list_executions(mapRunArn=run_arn, statusFilter="RUNNING")["executions"]) == 2)
+    sfn.stop_execution(executionArn=ex["executionArn"], error="Enough")
+    children = wait_for(lambda: [c for c in sfn.list_executions(mapRunArn=run_arn)["executions"]
+                                 if c["status"] == "ABORTED"] if not sfn.list_executions(
+        mapRunArn=run_arn, statusFilter="RUNNING")["executions"] else None)
+    assert len(children) == 2
+    history = sfn.get_execution_history(executionArn=children[0]["executionArn"])["events"]
+    assert history[-1]["type"] == "ExecutionAborted"
+    desc = wait_for(lambda: (d := sfn.describe_map_run(mapRunArn=run_arn))["status"] != "RUNNING" and d)
+    assert desc["status"] == "ABORTED" and desc["executionCounts"]["aborted"] == 2
+
+
+def test_update_map_run_applies_to_the_running_run(aws):
+    sfn = aws["sfn"]
+    # MaxConcurrency 1 holds two quick items behind a slow one until it is raised
+    arn = machine(aws, "updated", distributed("STANDARD", FAIL_ONE_WAIT_OTHERS, MaxConcurrency=1))
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(
+        {"items": [{"n": 2, "s": 60}, {"n": 3, "s": 0}, {"n": 4, "s": 0}]}))["executionArn"]
+    run_arn = the_run(aws, ex)
+    wait_for(lambda: sfn.describe_map_run(mapRunArn=run_arn)["executionCounts"]["running"] == 1)
+    time.sleep(0.3)
+    assert sfn.describe_map_run(mapRunArn=run_arn)["executionCounts"]["pending"] == 2
+    sfn.update_map_run(mapRunArn=run_arn, maxConcurrency=3)
+    counts = wait_for(lambda: (c := sfn.describe_map_run(mapRunArn=run_arn)["executionCounts"])["succeeded"] == 2
+                      and c)
+    assert (counts["running"], counts["pending"]) == (1, 0)
+    assert sfn.describe_map_run(mapRunArn=run_arn)["maxConcurrency"] == 3
+    sfn.stop_execution(executionArn=ex)
+
+    # a tolerated failure, then no failure tolerated: the run fails at once, aborting the rest
+    arn = machine(aws, "retolerated", distributed("STANDARD", FAIL_ONE_WAIT_OTHERS, ToleratedFailureCount=5))
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(
+        {"items": [{"n": 1, "s": 0}, {"n": 2, "s": 60}]}))["executionArn"]
+    run_arn = the_run(aws, ex)
+    wait_for(lambda: sfn.describe_map_run(mapRunArn=run_arn)["executionCounts"]["failed"] == 1)
+    sfn.update_map_run(mapRunArn=run_arn, toleratedFailureCount=0)
+    out = wait_for(lambda: (d := sfn.describe_execution(executionArn=ex))["status"] != "RUNNING" and d, timeout=10)
+    assert (out["status"], out["error"]) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    desc = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (desc["toleratedFailureCount"], desc["executionCounts"]["aborted"]) == (0, 1)
+
+
+def test_redriving_the_parent_redrives_its_map_run(aws):
+    sfn, s3 = aws["sfn"], aws["s3"]
+    s3.create_bucket(Bucket="redrive-items")
+    s3.put_object(Bucket="redrive-items", Key="a", Body=b"A")
+    head = {"P": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
+                  "Parameters": {"Bucket": "redrive-items", "Key.$": "$.key"},
+                  "ResultSelector": {"length.$": "$.ContentLength"}, "End": True}}
+    arn = machine(aws, "redriven", distributed("STANDARD", head, MaxConcurrency=1, ToleratedFailureCount=1))
+    out = run(aws, arn, {"items": [{"key": "a"}, {"key": "b"}, {"key": "c"}, {"key": "d"}]})
+    assert (out["status"], out["error"]) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    run_arn = the_run(aws, out["executionArn"])
+    first = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (first["executionCounts"]["succeeded"], first["executionCounts"]["failed"],
+            first["executionCounts"]["pending"], first["redriveCount"]) == (1, 2, 1, 0)
+    before = {c["executionArn"]: c for c in sfn.list_executions(mapRunArn=run_arn)["executions"]}
+    for key in "bcd":
+        s3.put_object(Bucket="redrive-items", Key=key, Body=key.encode() * 2)
+
+    sfn.redrive_execution(executionArn=out["executionArn"])
+    done = wait_for(lambda: (d := sfn.describe_execution(executionArn=out["executionArn"]))["status"] != "RUNNING"
+                    and d)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == [{"length": 1}, {"length": 2}, {"length": 2}, {"length": 2}]
+    runs = sfn.list_map_runs(executionArn=out["executionArn"])["mapRuns"]
+    assert [r["mapRunArn"] for r in runs] == [run_arn]           # the same Map Run, redriven
+    desc = sfn.describe_map_run(mapRunArn=run_arn)
+    assert desc["status"] == "SUCCEEDED" and desc["redriveCount"] == 1 and "redriveDate" in desc
+    assert (desc["executionCounts"]["succeeded"], desc["executionCounts"]["total"],
+            desc["executionCounts"]["pendingRedrive"]) == (4, 4, 0)
+    after = {c["executionArn"]: c for c in sfn.list_executions(mapRunArn=run_arn)["executions"]}
+    assert len(after) == 4 and set(before) <= set(after)
+    for child_arn, child in before.items():
+        d = sfn.describe_execution(executionArn=child_arn)
+        if child["status"] == "SUCCEEDED":       # kept, not run again
+            assert d["redriveCount"] == 0
+        else:                                    # redriven under the same ARN
+            assert d["status"] == "SUCCEEDED" and d["redriveCount"] == 1 and "redriveDate" in d
+            types = [e["type"] for e in sfn.get_execution_history(executionArn=child_arn)["events"]]
+            assert "ExecutionRedriven" in types and types[-1] == "ExecutionSucceeded"
+    events = sfn.get_execution_history(executionArn=out["executionArn"])["events"]
+    redriven = [e for e in events if e["type"] == "MapRunRedriven"]
+    assert [e["mapRunRedrivenEventDetails"] for e in redriven] == [{"mapRunArn": run_arn, "redriveCount": 1}]
+    assert [e["type"] for e in events].count("MapRunStarted") == 1

@@ -144,6 +144,8 @@ class ExecutionOps:
                          ("stateMachineAliasArn", "alias_arn"), ("mapRunArn", "map_run_arn")):
             if row[col] is not None:
                 out[key] = row[col]
+        if row["redriven"] is not None:
+            out["redriveDate"] = from_epoch(row["redriven"])
         out["redriveStatus"] = "REDRIVABLE" if row["status"] in ("FAILED", "TIMED_OUT", "ABORTED") else "NOT_REDRIVABLE"
         return out
 
@@ -183,7 +185,7 @@ class ExecutionOps:
         start = int(decode_token(request["nextToken"], _bad_token)) if request.get("nextToken") else 0
         limit = request.get("maxResults") or 100
         page = rows[start:start + limit]
-        out = {"executions": [_summary(r) for r in page]}
+        out = {"executions": [_summary(r, with_items=bool(request.get("mapRunArn"))) for r in page]}
         if start + limit < len(rows):
             out["nextToken"] = encode_token(start + limit)
         return out
@@ -207,16 +209,7 @@ class ExecutionOps:
             except BaseException:
                 pass
         now = ctx.now()
-        with ctx.store.transaction() as db:
-            last = db.execute("SELECT MAX(id) FROM sfn_event WHERE execution_arn=?", (arn,)).fetchone()[0] or 0
-            status = db.execute("SELECT status FROM sfn_execution WHERE arn=?", (arn,)).fetchone()["status"]
-            if status == "RUNNING":
-                event = {"timestamp": now, "type": "ExecutionAborted", "id": last + 1, "previousEventId": last,
-                         "executionAbortedEventDetails": {k: v for k, v in (("error", error), ("cause", cause)) if v}}
-                db.execute("INSERT INTO sfn_event(execution_arn, id, body) VALUES(?,?,?)", (arn, last + 1, json.dumps(event)))
-                db.execute("UPDATE sfn_execution SET status='ABORTED', error=?, cause=?, stopped=?, "
-                           "last_checkpoint=checkpoint, checkpoint=NULL "
-                           "WHERE arn=?", (error, cause, now, arn))
+        runner.abort(ctx, arn, error, cause)
         return {"stopDate": from_epoch(now)}
 
     def get_execution_history(self, ctx, request):
@@ -247,25 +240,10 @@ class ExecutionOps:
         if row["status"] not in ("FAILED", "TIMED_OUT", "ABORTED") or row["type"] != "STANDARD":
             raise AwsError("ExecutionNotRedrivable", f"Execution is RUNNING and cannot be redriven: {row['arn']}"
                            if row["status"] == "RUNNING" else f"Execution is {row['status']} and cannot be redriven")
-        cp = row["last_checkpoint"]
-        if not cp:
+        if not row["last_checkpoint"]:
             raise AwsError("ExecutionNotRedrivable", "Execution has no state to redrive from")
-        from haneul.services.stepfunctions.asl.engine import Checkpoint
-        cp = json.loads(cp)
-        events = [json.loads(r[0]) for r in ctx.db.execute(
-            "SELECT body FROM sfn_event WHERE execution_arn=? ORDER BY id", (row["arn"],))]
         now = ctx.now()
-        last = events[-1]["id"] if events else 0
-        redriven = {"timestamp": now, "type": "ExecutionRedriven", "id": last + 1, "previousEventId": last,
-                    "executionRedrivenEventDetails": {"redriveCount": row["redrive_count"] + 1}}
-        events.append(redriven)
-        ctx.db.execute("INSERT INTO sfn_event(execution_arn, id, body) VALUES(?,?,?)",
-                       (row["arn"], last + 1, json.dumps(redriven)))
-        ctx.db.execute("UPDATE sfn_execution SET status='RUNNING', stopped=NULL, error=NULL, cause=NULL, "
-                       "redrive_count=redrive_count+1, redriven=? WHERE arn=?", (now, row["arn"]))
-        new_row = dict(row)
-        new_row["redrive_count"] = row["redrive_count"] + 1
-        resume = Checkpoint(cp["state"], cp["input"], cp["variables"], now, last + 2)
+        new_row, resume, events = runner.redrive_row(ctx.db, row, now)
         from haneul.context import RequestContext
         bg = RequestContext(account=ctx.account, region=ctx.region, store=ctx.store, app=ctx.app, clock=ctx.clock)
         asyncio.get_running_loop().call_soon(runner.start_background, bg, new_row, json.loads(row["definition"]),
@@ -289,32 +267,49 @@ class ExecutionOps:
 
     def describe_map_run(self, ctx, request):
         r = self._map_run(ctx, request["mapRunArn"])
-        by_status = json.loads(r["counts"] or "{}")
-        kept = ctx.db.execute("SELECT status, COUNT(*) FROM sfn_execution WHERE map_run_arn=? GROUP BY status",
-                              (r["arn"],)).fetchall()
-        if kept:        # STANDARD children: their rows say how far the run is, live
-            by_status = {status: n for status, n in kept}
-            by_status["PENDING"] = r["total"] - sum(by_status.values())
-        counts = {"pending": by_status.get("PENDING", 0), "running": by_status.get("RUNNING", 0),
-                  "succeeded": by_status.get("SUCCEEDED", 0), "failed": by_status.get("FAILED", 0),
-                  "timedOut": by_status.get("TIMED_OUT", 0), "aborted": by_status.get("ABORTED", 0),
-                  "total": r["total"], "failuresNotRedrivable": 0, "pendingRedrive": 0}
-        counts["resultsWritten"] = counts["succeeded"] + counts["failed"] + counts["timedOut"] + counts["aborted"]
+        executions = json.loads(r["counts"] or "{}")
+        items = json.loads(r["item_counts"]) if r["item_counts"] else dict(executions)
+        item_total = r["item_total"] if r["item_total"] is not None else r["total"]
+        # children waiting to be redriven: counted when the redrive starts (EXPRESS), 0 once it ends
+        waiting = {"executions": r["pending_redrive"] or 0, "items": r["pending_redrive"] or 0}
+        if r["status"] == "RUNNING":      # STANDARD children's rows say how far the run is, live
+            kept = ctx.db.execute("SELECT status, COUNT(*), SUM(COALESCE(item_count, 1)) FROM sfn_execution "
+                                  "WHERE map_run_arn=? GROUP BY status", (r["arn"],)).fetchall()
+            if kept:
+                executions = {status: n for status, n, _ in kept}
+                items = {status: n for status, _, n in kept}
+                executions["PENDING"] = r["total"] - sum(executions.values())
+                items["PENDING"] = item_total - sum(items.values())
+                if r["redrive_count"]:    # a redriven child's row is RUNNING again once it restarts
+                    waiting = {key: sum(counts.get(s, 0) for s in ("FAILED", "TIMED_OUT", "ABORTED"))
+                               for key, counts in (("executions", executions), ("items", items))}
+        written = r["results_written"] or 0
         out = {"mapRunArn": r["arn"], "executionArn": r["execution_arn"], "status": r["status"],
-               "startDate": from_epoch(r["started"]),
-               "maxConcurrency": r["max_concurrency"], "toleratedFailurePercentage": r["tolerated_pct"],
-               "toleratedFailureCount": r["tolerated_count"], "itemCounts": counts, "executionCounts": counts,
-               "redriveCount": 0}
+               "startDate": from_epoch(r["started"]), "maxConcurrency": r["max_concurrency"] or 0,
+               "toleratedFailurePercentage": r["tolerated_pct"] or 0,
+               "toleratedFailureCount": r["tolerated_count"] or 0,
+               "itemCounts": _run_counts(items, item_total, written, waiting["items"]),
+               "executionCounts": _run_counts(executions, r["total"],
+                                              sum(n for k, n in executions.items() if k != "PENDING") if written
+                                              else 0, waiting["executions"]),
+               "redriveCount": r["redrive_count"] or 0}
         if r["stopped"] is not None:
             out["stopDate"] = from_epoch(r["stopped"])
+        if r["redriven"] is not None:
+            out["redriveDate"] = from_epoch(r["redriven"])
         return out
 
     def update_map_run(self, ctx, request):
-        self._map_run(ctx, request["mapRunArn"])
+        r = self._map_run(ctx, request["mapRunArn"])
+        changes = {}
         for key, col in (("maxConcurrency", "max_concurrency"), ("toleratedFailurePercentage", "tolerated_pct"),
                          ("toleratedFailureCount", "tolerated_count")):
             if key in request:
-                ctx.db.execute(f"UPDATE sfn_map_run SET {col}=? WHERE arn=?", (request[key], request["mapRunArn"]))
+                ctx.db.execute(f"UPDATE sfn_map_run SET {col}=? WHERE arn=?", (request[key], r["arn"]))
+                changes[col] = request[key]
+        watcher = runner.MAP_RUN_WATCHERS.get(r["arn"])
+        if watcher is not None and changes:      # a running run takes the new values once this commits
+            asyncio.get_running_loop().call_soon(watcher, changes)
         return {}
 
     # -- callbacks and activities ------------------------------------------------------------------
@@ -354,7 +349,16 @@ class ExecutionOps:
         return {"taskToken": token, "input": json.dumps(params, separators=(",", ":"))}
 
 
-def _summary(r) -> dict:
+def _run_counts(by_status: dict, total: int, written: int, pending_redrive: int) -> dict:
+    """MapRunItemCounts / MapRunExecutionCounts from counts by child status."""
+    return {"pending": by_status.get("PENDING", 0), "running": by_status.get("RUNNING", 0),
+            "succeeded": by_status.get("SUCCEEDED", 0), "failed": by_status.get("FAILED", 0),
+            "timedOut": by_status.get("TIMED_OUT", 0), "aborted": by_status.get("ABORTED", 0),
+            "total": total, "resultsWritten": written, "failuresNotRedrivable": 0,
+            "pendingRedrive": pending_redrive}
+
+
+def _summary(r, with_items: bool = False) -> dict:
     out = {"executionArn": r["arn"], "stateMachineArn": r["machine_arn"], "name": r["name"],
            "status": r["status"], "startDate": from_epoch(r["started"]), "redriveCount": r["redrive_count"]}
     if r["stopped"] is not None:
@@ -365,4 +369,8 @@ def _summary(r) -> dict:
         out["stateMachineAliasArn"] = r["alias_arn"]
     if r["map_run_arn"]:
         out["mapRunArn"] = r["map_run_arn"]
+        if with_items:       # AWS answers itemCount only when listing by mapRunArn
+            out["itemCount"] = r["item_count"] if r["item_count"] is not None else 1
+    if r["redriven"] is not None:
+        out["redriveDate"] = from_epoch(r["redriven"])
     return out

@@ -31,6 +31,7 @@ RUNNING: dict[str, asyncio.Task] = {}
 EXECUTIONS: dict[str, Execution] = {}
 TOKENS: dict[str, dict] = {}          # token -> {"future", "heartbeat": asyncio.Event, "execution"}
 ACTIVITY_QUEUES: dict[str, asyncio.Queue] = {}
+MAP_RUN_WATCHERS: dict[str, Any] = {}  # running Map Run ARN -> its on_update(changes), for UpdateMapRun
 
 
 def activity_queue(arn: str) -> asyncio.Queue:
@@ -41,11 +42,13 @@ def activity_queue(arn: str) -> asyncio.Queue:
 
 
 class ServiceHost(Host):
-    def __init__(self, ctx: RequestContext, execution_arn: str, persist: bool):
+    def __init__(self, ctx: RequestContext, execution_arn: str, persist: bool, redrive: bool = False):
         self.ctx = ctx
         self.execution_arn = execution_arn
         self.persist = persist
         self.history = persist          # EXPRESS keeps no history (nor does AWS)
+        self.redrive = redrive          # started by RedriveExecution: failed Map Runs are redriven
+        self.redriven_states: set[str] = set()
 
     def now(self) -> float:
         return self.ctx.now()
@@ -70,43 +73,78 @@ class ServiceHost(Host):
         return await integrations.call(self, call)
 
     async def run_child(self, program: dict, value: Any, context: dict, execution_type: str,
-                        map_run_arn: str) -> Outcome:
+                        map_run_arn: str, redrive: bool = False) -> Outcome:
         """A distributed Map's child: a STANDARD child of a kept execution is an execution row of
-        its own (DescribeExecution, GetExecutionHistory, ListExecutions(mapRunArn)); an EXPRESS
-        child is run unrecorded, as AWS keeps no history of it either."""
+        its own (DescribeExecution, GetExecutionHistory, ListExecutions(mapRunArn)), redriven as
+        RedriveExecution would; an EXPRESS child is run unrecorded, as AWS keeps no history of it
+        either.  A child stopped with its Map Run ends ABORTED with an ExecutionAborted event."""
         persist = self.persist and execution_type == "STANDARD"
         row = {"arn": context["execution_arn"], "account": self.ctx.account, "region": self.ctx.region,
                "machine_arn": context["state_machine_arn"], "name": context["execution_name"],
                "status": "RUNNING", "input": json.dumps(value, separators=(",", ":")), "started": self.now(),
                "type": execution_type, "definition": json.dumps(program), "role_arn": context["role_arn"],
-               "redrive_count": 0, "map_run_arn": map_run_arn}
+               "redrive_count": 0, "map_run_arn": map_run_arn, "item_count": context.get("item_count", 1)}
+        resume = events = None
         if persist:
             with self.ctx.store.transaction() as db:
-                db.execute(f"INSERT INTO sfn_execution({', '.join(row)}) VALUES({', '.join('?' * len(row))})",
-                           tuple(row.values()))
+                old = db.execute("SELECT * FROM sfn_execution WHERE arn=?", (row["arn"],)).fetchone() \
+                    if redrive else None
+                if old is not None:
+                    row, resume, events = redrive_row(db, old, self.now())
+                else:
+                    db.execute(f"INSERT INTO sfn_execution({', '.join(row)}) VALUES({', '.join('?' * len(row))})",
+                               tuple(row.values()))
         try:
-            return await execute(self.ctx, row, program, value, persist)
+            return await execute(self.ctx, row, program, value, persist, resume, events)
         except asyncio.CancelledError:
             if persist:
-                finish(self.ctx, row["arn"], Outcome("ABORTED"))
+                abort(self.ctx, row["arn"], None, None)
             raise
 
-    def map_run(self, run_arn: str, state: dict, children: list[dict], status: str) -> None:
-        counts = {}
+    def map_run(self, run_arn: str, info: dict, children: list[dict], status: str) -> None:
+        executions: dict[str, int] = {}
+        items: dict[str, int] = {}
         for child in children:
-            counts[child["status"]] = counts.get(child["status"], 0) + 1
+            executions[child["status"]] = executions.get(child["status"], 0) + 1
+            items[child["status"]] = items.get(child["status"], 0) + child["items"]
+        settings = (info.get("max_concurrency") or 0, info.get("tolerated_count"), info.get("tolerated_pct"))
+        kept = json.dumps(children) if status in ("FAILED", "ABORTED") else None    # what a redrive needs
         with self.ctx.store.transaction() as db:
             now = self.ctx.now()
-            if status == "RUNNING":
+            if status == "RUNNING" and info.get("redrive_count"):
+                db.execute("UPDATE sfn_map_run SET status=?, stopped=NULL, redrive_count=?, redriven=?, "
+                           "pending_redrive=?, children=NULL WHERE arn=?",
+                           (status, info["redrive_count"], now, info["pending_redrive"], run_arn))
+            elif status == "RUNNING":
                 db.execute("INSERT INTO sfn_map_run(arn, execution_arn, status, started, max_concurrency, "
-                           "tolerated_count, tolerated_pct, total, failed, counts) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                           (run_arn, self.execution_arn, status, now, state.get("MaxConcurrency", 0),
-                            state.get("ToleratedFailureCount", 0), state.get("ToleratedFailurePercentage", 0),
-                            len(children), 0, json.dumps(counts)))
+                           "tolerated_count, tolerated_pct, total, failed, counts, item_total, item_counts, "
+                           "state_name) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           (run_arn, self.execution_arn, status, now, *settings, len(children), 0,
+                            json.dumps(executions), sum(c["items"] for c in children), json.dumps(items),
+                            info.get("state")))
             else:
-                db.execute("UPDATE sfn_map_run SET status=?, stopped=?, failed=?, counts=? WHERE arn=?",
-                           (status, now, len(children) - counts.get("SUCCEEDED", 0) - counts.get("PENDING", 0),
-                            json.dumps(counts), run_arn))
+                MAP_RUN_WATCHERS.pop(run_arn, None)
+                db.execute("UPDATE sfn_map_run SET status=?, stopped=?, failed=?, counts=?, item_counts=?, "
+                           "results_written=?, pending_redrive=0, children=?, max_concurrency=?, "
+                           "tolerated_count=?, tolerated_pct=? WHERE arn=?",
+                           (status, now, sum(executions.get(s, 0) for s in ("FAILED", "TIMED_OUT", "ABORTED")),
+                            json.dumps(executions), json.dumps(items), info.get("results_written", 0), kept,
+                            *settings, run_arn))
+
+    def watch_map_run(self, run_arn: str, on_update) -> None:
+        MAP_RUN_WATCHERS[run_arn] = on_update
+
+    def redrivable_map_run(self, state_name: str) -> dict | None:
+        if not self.redrive or state_name in self.redriven_states:
+            return None
+        self.redriven_states.add(state_name)
+        with self.ctx.store.transaction() as db:
+            r = db.execute("SELECT arn, children, redrive_count FROM sfn_map_run WHERE execution_arn=? AND "
+                           "state_name=? AND status IN ('FAILED', 'ABORTED') AND children IS NOT NULL "
+                           "ORDER BY started DESC LIMIT 1", (self.execution_arn, state_name)).fetchone()
+        if r is None:
+            return None
+        return {"arn": r["arn"], "children": json.loads(r["children"]), "redrive_count": r["redrive_count"] or 0}
 
 
 def context_info(row) -> dict:
@@ -118,7 +156,8 @@ def context_info(row) -> dict:
 
 async def execute(ctx: RequestContext, row, definition: dict, input_: Any, persist: bool,
                   resume: Checkpoint | None = None, events: list | None = None) -> Outcome:
-    host = ServiceHost(ctx, row["arn"], persist)
+    redriving = bool(events) and events[-1]["type"] == "ExecutionRedriven"
+    host = ServiceHost(ctx, row["arn"], persist, redrive=redriving)
     exe = Execution(definition, input_, host, context_info(row), events=events)
     if definition.get("TimeoutSeconds") and resume is not None:
         exe.deadline = row["started"] + definition["TimeoutSeconds"]
@@ -145,6 +184,43 @@ def finish(ctx: RequestContext, arn: str, outcome: Outcome) -> None:
                    "WHERE arn=? AND status='RUNNING'",
                    (outcome.status, json.dumps(outcome.output) if outcome.status == "SUCCEEDED" else None,
                     outcome.error, outcome.cause, ctx.now(), arn))
+
+
+def abort(ctx: RequestContext, arn: str, error: str | None, cause: str | None) -> None:
+    """A RUNNING execution ends ABORTED, its history closed by an ExecutionAborted event."""
+    now = ctx.now()
+    with ctx.store.transaction() as db:
+        row = db.execute("SELECT status FROM sfn_execution WHERE arn=?", (arn,)).fetchone()
+        if row is None or row["status"] != "RUNNING":
+            return
+        last = db.execute("SELECT MAX(id) FROM sfn_event WHERE execution_arn=?", (arn,)).fetchone()[0] or 0
+        event = {"timestamp": now, "type": "ExecutionAborted", "id": last + 1, "previousEventId": last,
+                 "executionAbortedEventDetails": {k: v for k, v in (("error", error), ("cause", cause)) if v}}
+        db.execute("INSERT INTO sfn_event(execution_arn, id, body) VALUES(?,?,?)", (arn, last + 1, json.dumps(event)))
+        db.execute("UPDATE sfn_execution SET status='ABORTED', error=?, cause=?, stopped=?, "
+                   "last_checkpoint=checkpoint, checkpoint=NULL WHERE arn=?", (error, cause, now, arn))
+
+
+def redrive_row(db, row, now: float) -> tuple[dict, Checkpoint | None, list]:
+    """Open a FAILED, TIMED_OUT or ABORTED execution again, as RedriveExecution does: an
+    ExecutionRedriven event, redriveCount + 1, and where to resume (the state it last entered;
+    None when it never entered one: it runs from the start)."""
+    events = [json.loads(r[0]) for r in db.execute(
+        "SELECT body FROM sfn_event WHERE execution_arn=? ORDER BY id", (row["arn"],))]
+    last = events[-1]["id"] if events else 0
+    redriven = {"timestamp": now, "type": "ExecutionRedriven", "id": last + 1, "previousEventId": last,
+                "executionRedrivenEventDetails": {"redriveCount": row["redrive_count"] + 1}}
+    events.append(redriven)
+    db.execute("INSERT INTO sfn_event(execution_arn, id, body) VALUES(?,?,?)",
+               (row["arn"], last + 1, json.dumps(redriven)))
+    db.execute("UPDATE sfn_execution SET status='RUNNING', stopped=NULL, error=NULL, cause=NULL, output=NULL, "
+               "redrive_count=redrive_count+1, redriven=? WHERE arn=?", (now, row["arn"]))
+    new_row = dict(row)
+    new_row["redrive_count"] = row["redrive_count"] + 1
+    cp = json.loads(row["last_checkpoint"]) if row["last_checkpoint"] else None
+    if cp is None:
+        return new_row, None, events
+    return new_row, Checkpoint(cp["state"], cp["input"], cp["variables"], now, last + 2), events
 
 
 def start_background(ctx: RequestContext, row, definition: dict, input_: Any, persist: bool = True,

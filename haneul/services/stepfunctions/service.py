@@ -49,6 +49,17 @@ class StepFunctions(ExecutionOps, Service):
         """ALTER TABLE sfn_execution ADD COLUMN map_run_arn TEXT;
         CREATE INDEX sfn_execution_map_run ON sfn_execution(map_run_arn, started);
         ALTER TABLE sfn_map_run ADD COLUMN counts TEXT""",
+        # ItemBatcher: items and child executions are counted apart; a failed run keeps its
+        # children for a redrive, which it counts and dates
+        """ALTER TABLE sfn_execution ADD COLUMN item_count INTEGER;
+        ALTER TABLE sfn_map_run ADD COLUMN state_name TEXT;
+        ALTER TABLE sfn_map_run ADD COLUMN item_total INTEGER;
+        ALTER TABLE sfn_map_run ADD COLUMN item_counts TEXT;
+        ALTER TABLE sfn_map_run ADD COLUMN results_written INTEGER DEFAULT 0;
+        ALTER TABLE sfn_map_run ADD COLUMN redrive_count INTEGER DEFAULT 0;
+        ALTER TABLE sfn_map_run ADD COLUMN redriven REAL;
+        ALTER TABLE sfn_map_run ADD COLUMN pending_redrive INTEGER DEFAULT 0;
+        ALTER TABLE sfn_map_run ADD COLUMN children TEXT""",
     ]
 
     # -- state machines -----------------------------------------------------------------------------

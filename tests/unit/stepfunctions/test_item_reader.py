@@ -73,7 +73,10 @@ def test_result_writer_records_failures_of_a_failed_run():
     assert out.status == "FAILED" and out.error == "States.ExceedToleratedFailureThreshold"
     failed_key = next(k for k in written if k.endswith("FAILED_0.json"))
     records = json.loads(written[failed_key])
-    assert [(r["Status"], r["Error"], r["Cause"]) for r in records] == [("FAILED", "Bad", "item")] * 2
+    assert [(r["Status"], r["Error"], r["Cause"]) for r in records] == [("FAILED", "Bad", "item")]
+    # the second child, launched with the first but stopped before its first step, never started
+    pending = json.loads(written[next(k for k in written if k.endswith("PENDING_0.json"))])
+    assert [(r["Status"], json.loads(r["Input"])) for r in pending] == [("PENDING", 2)]
 
 
 def run_with(definition, handlers, input_=None):

@@ -73,15 +73,27 @@ class Host:
         """Called when a top-level state is entered; enough to resume from there."""
 
     async def run_child(self, program: dict, value: Any, context: dict, execution_type: str,
-                        map_run_arn: str) -> Any:
+                        map_run_arn: str, redrive: bool = False) -> Any:
         """One child workflow execution of a distributed Map (`context` names it); returns its
-        Outcome.  This host keeps nothing of it; the service's host records it as an execution."""
+        Outcome.  `redrive`: the child failed before and is redriven from where it failed.  This
+        host keeps nothing of it (a redriven child runs again from its start); the service's
+        host records it as an execution."""
         from haneul.services.stepfunctions.asl.engine import Execution
         return await Execution(program, value, self, context).run()
 
-    def map_run(self, run_arn: str, state: dict, children: list[dict], status: str) -> None:
-        """Called when a Map Run starts (status RUNNING) and ends; `children` holds each item's
-        status (PENDING, RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)."""
+    def map_run(self, run_arn: str, info: dict, children: list[dict], status: str) -> None:
+        """Called when a Map Run starts (status RUNNING) and ends; `info` holds its settings
+        (max_concurrency, tolerated_count, tolerated_pct), its state's name, redrive_count,
+        pending_redrive and results_written; `children` each child's status (PENDING, RUNNING,
+        SUCCEEDED, FAILED, TIMED_OUT, ABORTED), item count, input and outcome."""
+
+    def watch_map_run(self, run_arn: str, on_update) -> None:
+        """`on_update(changes)` is to be called when UpdateMapRun changes the running run."""
+
+    def redrivable_map_run(self, state_name: str) -> dict | None:
+        """When this execution is being redriven: the failed Map Run the Map state `state_name`
+        left ({arn, children, redrive_count}), to be redriven rather than started anew."""
+        return None
 
 
 class ManualHost(Host):

@@ -1,15 +1,15 @@
-"""Parallel and Map (inline, and distributed as Map Runs whose children keep their own history)."""
+"""Parallel and Map (inline here; distributed as a Map Run, in map_run.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
-import uuid
 from typing import Any
 
-from haneul.services.stepfunctions.asl import item_reader, jsonata_eval, result_writer
-from haneul.services.stepfunctions.asl.engine import Evaluator, Execution, Frame, iso
+from haneul.services.stepfunctions.asl import item_reader, jsonata_eval
+from haneul.services.stepfunctions.asl.engine import Evaluator, Execution, Frame
 from haneul.services.stepfunctions.asl.errors import StatesError, query_error, runtime
+from haneul.services.stepfunctions.asl.map_run import MapRun
 from haneul.services.stepfunctions.asl.payload import compact, jsonata_value
 from haneul.services.stepfunctions.asl.states import effective_input
 
@@ -132,8 +132,10 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
             inputs.append(sub.value(selector, "ItemSelector", data=eff))
         else:
             inputs.append(item)
+    sizes = [1] * len(inputs)
     if batcher is not None:
         size = batcher.get("MaxItemsPerBatch") or len(inputs) or 1
+        sizes = [min(size, len(inputs) - i) for i in range(0, len(inputs), size)]
         batch_input = batcher.get("BatchInput")
         inputs = [dict({"Items": inputs[i:i + size]}, **({"BatchInput": batch_input} if batch_input else {}))
                   for i in range(0, len(inputs), size)]
@@ -146,8 +148,9 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
         raise runtime("ToleratedFailureCount cannot be negative.")
     if distributed:
         kind = "JSONata" if ev.jsonata else "JSONPath"
-        return await _run_distributed(exe, frame, name, state, processor, inputs, kind, max_conc,
-                                      tolerated_count, tolerated_pct, data, ev)
+        settings = {"max_concurrency": max_conc, "tolerated_count": tolerated_count,
+                    "tolerated_pct": tolerated_pct}
+        return await MapRun(exe, frame, name, state, processor, inputs, sizes, kind, settings, data, ev).run()
     sem = asyncio.Semaphore(max_conc) if max_conc else None
     results: list = [None] * len(inputs)
     frames = []
@@ -190,101 +193,6 @@ async def run_map(exe: Execution, frame: Frame, name: str, state: dict, data: An
         frame.prev = max(f.prev for f in frames)
     exe.emit(frame, "MapStateSucceeded")
     return results
-
-
-def _exceeded(failed: int, total: int, count: Any, pct: Any) -> bool:
-    """The Map Run's tolerated failure threshold (none set: no failure is tolerated)."""
-    if failed == 0:
-        return False
-    if count is None and pct is None:
-        return True
-    return (count is not None and failed > count) or \
-        (pct is not None and failed * 100.0 / max(total, 1) > pct)
-
-
-async def _run_distributed(exe: Execution, frame: Frame, name: str, state: dict, processor: dict, inputs: list,
-                           language: str, max_conc: int, tolerated_count: Any, tolerated_pct: Any,
-                           data: Any, ev: Evaluator) -> Any:
-    """A Map Run: each item is a child workflow execution of its own (the host decides whether
-    it is kept and listable); once the failure threshold is exceeded no further child starts
-    (those items stay PENDING) and the run fails."""
-    run_arn, child_base = _map_run_names(exe, name, state)
-    exe.emit(frame, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": run_arn})
-    execution_type = (processor.get("ProcessorConfig") or {}).get("ExecutionType", "STANDARD")
-    program = {k: v for k, v in processor.items() if k != "ProcessorConfig"}
-    program.setdefault("QueryLanguage", language)
-    host = exe.host
-    children = [{"index": i, "input": v, "status": "PENDING"} for i, v in enumerate(inputs)]
-    host.map_run(run_arn, state, children, "RUNNING")
-    sem = asyncio.Semaphore(max_conc) if max_conc else None
-    halted = False
-
-    async def one(child: dict) -> None:
-        nonlocal halted
-        try:
-            outcome = await host.run_child(program, child["input"], child.pop("context"), execution_type, run_arn)
-            child.update(status=outcome.status, output=outcome.output, error=outcome.error,
-                         cause=outcome.cause, stop=host.now())
-            if outcome.status != "SUCCEEDED":
-                failed = sum(c["status"] not in ("SUCCEEDED", "PENDING", "RUNNING") for c in children)
-                halted = halted or _exceeded(failed, len(children), tolerated_count, tolerated_pct)
-        finally:
-            if sem is not None:
-                sem.release()
-
-    # Children start in order as MaxConcurrency allows (all at once without it); a child is
-    # marked started before any other runs, so a failure stops only those not started yet.
-    tasks = []
-    try:
-        for child in children:
-            if sem is not None:
-                await sem.acquire()
-            if halted:
-                if sem is not None:
-                    sem.release()
-                break
-            child_name = str(uuid.uuid4())
-            arn = f"{child_base.get(execution_type, child_base['STANDARD'])}:{child_name}"
-            if execution_type == "EXPRESS":
-                arn += f":{uuid.uuid4()}"
-            start = host.now()
-            child.update(arn=arn, name=child_name, start=start, status="RUNNING", context={
-                "execution_arn": arn, "execution_name": child_name, "start_time": iso(start),
-                "state_machine_arn": child_base["machine"], "state_machine_name": child_base["machine"].split(":")[6],
-                "role_arn": exe.context_base["Execution"]["RoleArn"]})
-            tasks.append(asyncio.ensure_future(one(child)))
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for t in tasks:
-            t.cancel()
-        raise
-    failed = sum(c["status"] not in ("SUCCEEDED", "PENDING") for c in children)
-    allowed = not _exceeded(failed, len(children), tolerated_count, tolerated_pct)
-    host.map_run(run_arn, state, children, "SUCCEEDED" if allowed else "FAILED")
-    output = [c.get("output") if c["status"] == "SUCCEEDED" else None for c in children]
-    if "ResultWriter" in state:      # written for a failed run too: its FAILED file tells why
-        output = await result_writer.write(exe, name, state, data, ev, run_arn, children)
-    if not allowed:
-        exe.emit(frame, "MapRunFailed", "mapRunFailedEventDetails",
-                 {"error": "States.ExceedToleratedFailureThreshold"})
-        raise StatesError("States.ExceedToleratedFailureThreshold",
-                          "The specified tolerated failure threshold was exceeded")
-    exe.emit(frame, "MapRunSucceeded")
-    exe.emit(frame, "MapStateSucceeded")
-    return output
-
-
-def _map_run_names(exe: Execution, name: str, state: dict) -> tuple[str, dict]:
-    """The Map Run's ARN and its children's: mapRun:MACHINE/LABEL:UUID, the children's
-    execution:MACHINE/LABEL:UUID (express:...:UUID:UUID), their machine stateMachine:MACHINE/LABEL."""
-    parts = exe.context_base["Execution"]["Id"].split(":")
-    if len(parts) < 7:
-        parts = "arn:aws:states:us-east-1:000000000000:execution:sm:exec".split(":")
-    head = ":".join(parts[:5])
-    path = f"{parts[6]}/{state.get('Label', name)}"
-    return (f"{head}:mapRun:{path}:{uuid.uuid4()}",
-            {"STANDARD": f"{head}:execution:{path}", "EXPRESS": f"{head}:express:{path}",
-             "machine": f"{head}:stateMachine:{path}"})
 
 
 __all__ = ["run_parallel", "run_map", "math"]
