@@ -100,6 +100,21 @@ def test_redrive_reruns_only_unsuccessful_children_of_the_same_run():
     assert host.calls == [{"k": 1}, {"k": 2}]          # the succeeded child is not run again
     status, info, children = host.runs[-1]
     assert info["redrive_count"] == 1 and children[1]["arn"].endswith(":b")   # same child ARN
+    assert [c.get("redrive_count", 0) for c in children] == [0, 1, 0]       # the failed one was redriven
     redriven = [e for e in exe.events if e["type"] == "MapRunRedriven"]
     assert [e["mapRunRedrivenEventDetails"] for e in redriven] == [{"mapRunArn": previous["arn"], "redriveCount": 1}]
     assert not any(e["type"] == "MapRunStarted" for e in exe.events)
+
+
+def test_the_threshold_counts_failed_items_not_executions():
+    # one batch of two items fails: two failed items exceed a tolerance of one
+    host = Recorder()
+    batcher = {"ItemBatcher": {"MaxItemsPerBatch": 2}, "ToleratedFailureCount": 1}
+    d = machine(**batcher)
+    d["States"]["M"]["ItemProcessor"]["States"]["T"]["Parameters"] = {"n.$": "$.Items[0]"}
+    out = asyncio.run(Execution(d, [1, 1, 3], host).run())
+    assert out.error == "States.ExceedToleratedFailureThreshold"
+    # ... and two of four items (50%) stay within a 50% tolerance
+    d["States"]["M"]["ToleratedFailurePercentage"] = 50
+    del d["States"]["M"]["ToleratedFailureCount"]
+    assert asyncio.run(Execution(d, [1, 1, 3, 4], Recorder()).run()).status == "SUCCEEDED"

@@ -3,6 +3,7 @@ of its own, which the host may keep and list.
 
 What AWS documents and this follows:
 - itemCounts count items, executionCounts child executions (they differ under ItemBatcher);
+  the tolerated failure threshold counts failed or timed-out items;
 - children start in order as MaxConcurrency allows; once the tolerated failure threshold is
   exceeded no further child starts (those stay PENDING) and STANDARD children still running are
   stopped (ABORTED); EXPRESS children cannot be stopped and run to their end;
@@ -122,6 +123,8 @@ class MapRun:
         for key in ("output", "error", "cause", "stop"):
             child.pop(key, None)
         child.update(status="RUNNING", start=start)
+        if again:
+            child["redrive_count"] = child.get("redrive_count", 0) + 1
         context = {"execution_arn": child["arn"], "execution_name": child["name"], "start_time": iso(start),
                    "state_machine_arn": self.child_base["machine"],
                    "state_machine_name": self.child_base["machine"].split(":")[6],
@@ -149,12 +152,15 @@ class MapRun:
         if outcome.status != "SUCCEEDED":
             self._check_threshold()
 
-    def _failed(self) -> int:
-        return sum(c["status"] in UNSUCCESSFUL for c in self.children)
+    def _exceeded(self) -> bool:
+        """AWS counts failed or timed-out items (a failed batch fails all its items) against all
+        items; children the run itself aborted do not count."""
+        failed = sum(c["items"] for c in self.children if c["status"] in ("FAILED", "TIMED_OUT"))
+        return exceeded(failed, sum(c["items"] for c in self.children), self.settings.get("tolerated_count"),
+                        self.settings.get("tolerated_pct"))
 
     def _check_threshold(self) -> None:
-        if not self.halted and exceeded(self._failed(), len(self.children), self.settings.get("tolerated_count"),
-                                        self.settings.get("tolerated_pct")):
+        if not self.halted and self._exceeded():
             self.halted = True
             self.wake.set()
             self._abort_children()
@@ -179,8 +185,7 @@ class MapRun:
             self._check_threshold()
 
     async def _finish(self) -> Any:
-        allowed = not exceeded(self._failed(), len(self.children), self.settings.get("tolerated_count"),
-                               self.settings.get("tolerated_pct"))
+        allowed = not self._exceeded()
         self.info["pending_redrive"] = 0
         output: Any = [c.get("output") if c["status"] == "SUCCEEDED" else None for c in self.children]
         status = "SUCCEEDED" if allowed else "FAILED"

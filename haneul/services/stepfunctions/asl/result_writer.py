@@ -25,7 +25,7 @@ def record(child: dict, machine_arn: str) -> dict:
     """One child execution as AWS's result files describe it (Transformation NONE)."""
     status = child["status"]
     out = {"ExecutionArn": child.get("arn"), "Input": compact(child["input"]), "InputDetails": {"Included": True},
-           "Name": child.get("name"), "RedriveCount": 0, "StateMachineArn": machine_arn, "Status": status}
+           "Name": child.get("name"), "RedriveCount": child.get("redrive_count", 0), "StateMachineArn": machine_arn, "Status": status}
     if status == "PENDING":
         return {k: v for k, v in out.items() if v is not None}
     out["StartDate"] = iso(child["start"])
