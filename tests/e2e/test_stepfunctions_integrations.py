@@ -204,7 +204,7 @@ def test_optimized_and_sdk_error_names_follow_the_java_sdks(aws, aws_client):
                      BillingMode="PAY_PER_REQUEST")
     ddb.put_item(TableName="errs", Item={"pk": {"S": "a"}})
     cases = [
-        # modeled by DynamoDB: the code as is, 1.x cause
+        # modeled by DynamoDB: the 1.x exception class, 1.x cause
         ("arn:aws:states:::dynamodb:putItem",
          {"TableName": "errs", "Item": {"pk": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(pk)"},
          "DynamoDB.ConditionalCheckFailedException", "(Service: AmazonDynamoDBv2; Status Code: 400; "
@@ -214,6 +214,11 @@ def test_optimized_and_sdk_error_names_follow_the_java_sdks(aws, aws_client):
         # not modeled (ValidationException): the 1.x client's base exception
         ("arn:aws:states:::dynamodb:putItem", {"TableName": "errs", "Item": {"other": {"S": "a"}}},
          "DynamoDB.AmazonDynamoDBException", "Error Code: ValidationException;"),
+        # the 1.x class adds "Exception" to SQS's shape name; the cause keeps the query-protocol code
+        ("arn:aws:states:::sqs:sendMessage", {"QueueUrl": "http://sqs.us-east-1.localhost:4566/000000000000/absent",
+                                              "MessageBody": "x"},
+         "SQS.QueueDoesNotExistException", "(Service: AmazonSQS; Status Code: 400; "
+                                           "Error Code: AWS.SimpleQueueService.NonExistentQueue;"),
         ("arn:aws:states:::lambda:invoke", {"FunctionName": "absent"},
          "Lambda.ResourceNotFoundException", "(Service: AWSLambda; Status Code: 404; Error Code: "
                                              "ResourceNotFoundException;"),
@@ -253,4 +258,4 @@ def test_start_execution_sync_child_failure_is_task_failed(aws):
     arn = machine(aws, "parent-dup", dup)
     assert run(aws, arn, {"a": 1})["status"] == "SUCCEEDED"
     out = run(aws, arn, {"a": 2})
-    assert out["error"] == "StepFunctions.ExecutionAlreadyExists", out
+    assert out["error"] == "StepFunctions.ExecutionAlreadyExistsException", out

@@ -44,12 +44,14 @@ OPTIMIZED = {
     "events:putEvents": ("events", "PutEvents", "EventBridge"),
     "states:startExecution": ("stepfunctions", "StartExecution", "StepFunctions"),
 }
-# Optimized integrations name errors after the AWS SDK for Java 1.x: "<Prefix>.<ErrorCode>" for an
-# error the service models (DynamoDB.ConditionalCheckFailedException, StepFunctions.
-# ExecutionLimitExceeded, Lambda.ResourceNotFoundException), else the client's base exception
-# (DynamoDB.AmazonDynamoDBException for a ValidationException, Lambda.AWSLambdaException), with
-# that SDK's cause "<message> (Service: AmazonDynamoDBv2; Status Code: 400; Error Code: ...;
-# Request ID: ...; Proxy: null)".  prefix -> (base exception, service name in the cause)
+# Optimized integrations name errors after the AWS SDK for Java 1.x's exception classes:
+# "<Prefix>.<Shape>Exception" for an error the service models (DynamoDB.ConditionalCheckFailedException,
+# StepFunctions.ExecutionAlreadyExistsException, as state machines in the wild catch it,
+# SQS.QueueDoesNotExistException), else the client's base exception (DynamoDB.AmazonDynamoDBException
+# for a ValidationException, SQS.AmazonSQSException, Lambda.AWSLambdaException), with that SDK's
+# cause "<message> (Service: AmazonDynamoDBv2; Status Code: 400; Error Code: <the wire code, e.g.
+# AWS.SimpleQueueService.NonExistentQueue for SQS's query protocol>; Request ID: ...; Proxy: null)".
+# prefix -> (base exception, service name in the cause)
 _JAVA_V1 = {"DynamoDB": ("AmazonDynamoDBException", "AmazonDynamoDBv2"), "SQS": ("AmazonSQSException", "AmazonSQS"),
             "SNS": ("AmazonSNSException", "AmazonSNS"),
             "EventBridge": ("AmazonEventBridgeException", "AmazonEventBridge"),
@@ -89,8 +91,9 @@ def task_error(service: str, prefix: str, err: AwsError, sdk: bool) -> StatesErr
         cause = f"{err.message} (Service: {prefix}, Status Code: {status}, Request ID: {request_id()})"
         return StatesError(name, cause)
     base, client = _JAVA_V1.get(prefix, (f"{prefix}Exception", prefix))
-    name = f"{prefix}.{err.code}" if shape is not None else f"{prefix}.{base}"
-    cause = (f"{err.message} (Service: {client}; Status Code: {status}; Error Code: {err.code}; "
+    name = sdk_error_name(prefix, err.code) if shape is not None else f"{prefix}.{base}"
+    wire_code = err.query_code or err.code      # a 1.x client of a query-compatible service reads the former
+    cause = (f"{err.message} (Service: {client}; Status Code: {status}; Error Code: {wire_code}; "
              f"Request ID: {request_id()}; Proxy: null)")
     return StatesError(name, cause)
 
@@ -110,6 +113,8 @@ async def _dispatch(host, service: str, operation: str, params: Any, prefix: str
     except AwsError as err:
         if err.code in ("NotImplementedException", "UnknownOperationException") and err.status in (501, None):
             raise _missing(f"{service}.{operation}") from None
+        if err.query_code is None:       # the legacy code a query-compatible service (SQS) also sends
+            err.query_code = getattr(dispatcher.service(service), "QUERY_ERROR_CODES", {}).get(err.code)
         raise task_error(service, prefix, err, sdk) from None
 
 
