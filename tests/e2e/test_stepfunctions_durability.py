@@ -78,3 +78,43 @@ def test_standard_execution_resumes_after_sigkill_mid_wait(tmp_path):
         assert (wait_exited - wait_entered).total_seconds() >= WAIT - 0.1
     finally:
         again.stop()
+
+
+def test_distributed_map_cut_short_by_a_crash_is_aborted_and_run_again(tmp_path):
+    data = str(tmp_path / "data")
+    server = ServerProcess(data_dir=data).start()
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "W",
+                          "States": {"W": {"Type": "Wait", "Seconds": 2, "End": True}}}}}}
+    try:
+        sfn, _ = clients(server)
+        arn = sfn.create_state_machine(name="durable-map", definition=json.dumps(definition),
+                                       roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn")["stateMachineArn"]
+        ex = sfn.start_execution(stateMachineArn=arn, input='{"items": [1]}')["executionArn"]
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            runs = sfn.list_map_runs(executionArn=ex)["mapRuns"]
+            if runs and sfn.list_executions(mapRunArn=runs[0]["mapRunArn"], statusFilter="RUNNING")["executions"]:
+                break
+            time.sleep(0.05)
+        first = runs[0]["mapRunArn"]
+    finally:
+        server.stop(kill=True)                       # SIGKILL while the child waits
+
+    again = ServerProcess(data_dir=data).start()
+    try:
+        sfn, _ = clients(again)
+        deadline = time.time() + 20
+        while time.time() < deadline and sfn.describe_execution(executionArn=ex)["status"] == "RUNNING":
+            time.sleep(0.1)
+        assert sfn.describe_execution(executionArn=ex)["status"] == "SUCCEEDED"
+        runs = {r["mapRunArn"]: sfn.describe_map_run(mapRunArn=r["mapRunArn"])["status"]
+                for r in sfn.list_map_runs(executionArn=ex)["mapRuns"]}
+        assert runs.pop(first) == "ABORTED" and list(runs.values()) == ["SUCCEEDED"]
+        (child,) = sfn.list_executions(mapRunArn=first)["executions"]
+        assert child["status"] == "ABORTED"
+        assert sfn.get_execution_history(executionArn=child["executionArn"])["events"][-1]["type"] == \
+            "ExecutionAborted"
+    finally:
+        again.stop()

@@ -72,6 +72,7 @@ def test_standard_children_are_executions_of_their_own(aws):
     failed = sfn.list_executions(mapRunArn=run_arn, statusFilter="FAILED")["executions"][0]
     d = sfn.describe_execution(executionArn=failed["executionArn"])
     assert (d["mapRunArn"], d["error"], d["cause"], json.loads(d["input"])) == (run_arn, "Two", "two is bad", {"n": 2})
+    assert d["redriveStatus"] == "REDRIVABLE_BY_MAP_RUN"
     history = sfn.get_execution_history(executionArn=failed["executionArn"])["events"]
     assert [e["type"] for e in history] == ["ExecutionStarted", "ChoiceStateEntered", "ChoiceStateExited",
                                             "FailStateEntered", "ExecutionFailed"]
@@ -79,7 +80,10 @@ def test_standard_children_are_executions_of_their_own(aws):
     assert (program["name"], program["label"], program["mapRunArn"]) == ("parent", "Items", run_arn)
     assert json.loads(program["definition"])["States"] == ODD_FAILS
     ok = sfn.list_executions(mapRunArn=run_arn, statusFilter="SUCCEEDED")["executions"][0]
-    assert json.loads(sfn.describe_execution(executionArn=ok["executionArn"])["output"])["doubled"] in (2, 6)
+    ok_d = sfn.describe_execution(executionArn=ok["executionArn"])
+    assert json.loads(ok_d["output"])["doubled"] in (2, 6)
+    assert (ok_d["redriveStatus"], ok_d["redriveStatusReason"]) == \
+        ("NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven")
     desc = sfn.describe_map_run(mapRunArn=run_arn)
     assert desc["status"] == "SUCCEEDED" and desc["executionArn"] == out["executionArn"]
     for counts in (desc["itemCounts"], desc["executionCounts"]):

@@ -146,7 +146,11 @@ class ExecutionOps:
                 out[key] = row[col]
         if row["redriven"] is not None:
             out["redriveDate"] = from_epoch(row["redriven"])
-        out["redriveStatus"] = "REDRIVABLE" if row["status"] in ("FAILED", "TIMED_OUT", "ABORTED") else "NOT_REDRIVABLE"
+        if row["status"] in ("FAILED", "TIMED_OUT", "ABORTED"):   # a Map Run's child is redriven with its run
+            out["redriveStatus"] = "REDRIVABLE_BY_MAP_RUN" if row["map_run_arn"] else "REDRIVABLE"
+        else:
+            out["redriveStatus"] = "NOT_REDRIVABLE"
+            out["redriveStatusReason"] = f"Execution is {row['status']} and cannot be redriven"
         return out
 
     def describe_state_machine_for_execution(self, ctx, request):

@@ -250,8 +250,11 @@ async def resume_all(app) -> None:
     for row in rows:
         ctx = RequestContext(account=row["account"], region=row["region"], store=store, app=app)
         if row["map_run_arn"]:      # a Map Run's child: its parent re-runs the Map state on resume
-            finish(ctx, row["arn"], Outcome("ABORTED"))
+            abort(ctx, row["arn"], None, None)
             continue
+        with store.transaction() as db:       # ... in a Map Run of its own; the one cut short ends
+            db.execute("UPDATE sfn_map_run SET status='ABORTED', stopped=? WHERE execution_arn=? AND "
+                       "status='RUNNING'", (ctx.now(), row["arn"]))
         with store.transaction() as db:
             events = [json.loads(r[0]) for r in db.execute(
                 "SELECT body FROM sfn_event WHERE execution_arn=? ORDER BY id", (row["arn"],))]

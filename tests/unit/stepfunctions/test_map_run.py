@@ -118,3 +118,20 @@ def test_the_threshold_counts_failed_items_not_executions():
     d["States"]["M"]["ToleratedFailurePercentage"] = 50
     del d["States"]["M"]["ToleratedFailureCount"]
     assert asyncio.run(Execution(d, [1, 1, 3, 4], Recorder()).run()).status == "SUCCEEDED"
+
+
+def test_express_children_are_not_stopped_they_run_out():
+    async def scenario():
+        host = Recorder()
+        d = machine()
+        d["States"]["M"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] = "EXPRESS"
+        task = asyncio.ensure_future(Execution(d, [{"hold": True}, {"n": 1}], host).run())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not task.done()                       # the failed run waits for its EXPRESS child
+        host.release.set()
+        return host, await asyncio.wait_for(task, 5)
+
+    host, out = asyncio.run(scenario())
+    assert out.error == "States.ExceedToleratedFailureThreshold"
+    assert [c["status"] for c in host.runs[-1][2]] == ["SUCCEEDED", "FAILED"]
