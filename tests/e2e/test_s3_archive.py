@@ -65,6 +65,9 @@ def test_transition_then_restore_with_notifications(fast_server):
     assert 'expiry-date="' in restored and restored.endswith(' 00:00:00 GMT"')
     got = s3.get_object(Bucket=bucket, Key="cold/report.csv")
     assert got["Body"].read() == b"a,b\n1,2\n" and got["Restore"] == restored
+    status = s3.list_objects_v2(Bucket=bucket, Prefix="cold/", OptionalObjectAttributes=["RestoreStatus"])
+    assert status["Contents"][0]["RestoreStatus"]["IsRestoreInProgress"] is False
+    assert status["Contents"][0]["RestoreStatus"]["RestoreExpiryDate"].hour == 0
     again = s3.restore_object(Bucket=bucket, Key="cold/report.csv", RestoreRequest={"Days": 2})
     assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
 

@@ -125,10 +125,31 @@ def _owner(row) -> dict:
     return storage.owner(row["owner"])
 
 
-def _entries(entries, enc, owner: bool) -> dict:
-    """A listing page's Contents and CommonPrefixes (None when empty, so they are omitted)."""
-    return {"Contents": [_content(r, enc, owner) for kind, r in entries if kind == "key"] or None,
+def _entries(entries, enc, owner: bool, restore_at: float | None = None) -> dict:
+    """A listing page's Contents and CommonPrefixes (None when empty, so they are omitted);
+    with `restore_at` (OptionalObjectAttributes RestoreStatus), restores as of that time."""
+    contents = [_content(r, enc, owner) for kind, r in entries if kind == "key"]
+    if restore_at is not None:
+        rows = [r for kind, r in entries if kind == "key"]
+        for item, row in zip(contents, rows):
+            _add_restore_status(item, row, restore_at)
+    return {"Contents": contents or None,
             "CommonPrefixes": [{"Prefix": enc(p)} for kind, p in entries if kind == "prefix"] or None}
+
+
+def _restore_at(ctx, request) -> float | None:
+    return ctx.now() if "RestoreStatus" in (request.get("OptionalObjectAttributes") or ()) else None
+
+
+def _add_restore_status(item: dict, row, now: float) -> None:
+    """RestoreStatus of an archived object a restore was asked for (S3 lists nothing else)."""
+    from haneul.services.s3 import restore
+    phase = restore.phase(row, now)
+    if phase == "ongoing":
+        item["RestoreStatus"] = {"IsRestoreInProgress": True}
+    elif phase == "done":
+        item["RestoreStatus"] = {"IsRestoreInProgress": False,
+                                 "RestoreExpiryDate": from_epoch(restore.expiry(restore.state(row)))}
 
 
 def _content(row, enc, fetch_owner: bool) -> dict:
@@ -181,7 +202,7 @@ class ListingOperations:
                "IsTruncated": truncated, "EncodingType": request.get("EncodingType"),
                "Delimiter": enc(delim) if delim else None, "ContinuationToken": token,
                "StartAfter": enc(request["StartAfter"]) if request.get("StartAfter") else None,
-               **_entries(entries, enc, bool(request.get("FetchOwner")))}
+               **_entries(entries, enc, bool(request.get("FetchOwner")), _restore_at(ctx, request))}
         if truncated and entries:
             kind, last = entries[-1]
             resume = last["key"] if kind == "key" else last
@@ -211,6 +232,7 @@ class ListingOperations:
         entries, truncated = walk(db, bucket["name"], prefix, delim, key_marker, limit, versions=True,
                                   after_seq=after_seq)
         versions, markers = [], []
+        restore_at = _restore_at(ctx, request)
         for kind, r in entries:
             if kind != "key":
                 continue
@@ -222,6 +244,8 @@ class ListingOperations:
                 item.update(ETag=r["etag"], Size=r["size"], StorageClass=r["storage_class"])
                 if r["checksum_algorithm"] and r["checksum"]:
                     item.update(ChecksumAlgorithm=[r["checksum_algorithm"]], ChecksumType=r["checksum_type"])
+                if restore_at is not None:
+                    _add_restore_status(item, r, restore_at)
                 versions.append(item)
         out = {"Name": bucket["name"], "Prefix": enc(prefix), "KeyMarker": enc(key_marker),
                "VersionIdMarker": vid_marker or "", "MaxKeys": limit, "IsTruncated": truncated,

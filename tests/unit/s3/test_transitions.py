@@ -162,6 +162,8 @@ def test_archived_objects_refuse_reads_until_restored_then_expire(monkeypatch):
                                     "RestoreRequest": {"Days": 2, "GlacierJobParameters": {"Tier": "Bulk"}}})
     assert out == {"Accepted": True}
     assert h.call("head_object", {"Bucket": "tbk", "Key": "cold"})["Restore"] == 'ongoing-request="true"'
+    versions = h.call("list_object_versions", {"Bucket": "tbk", "OptionalObjectAttributes": ["RestoreStatus"]})
+    assert versions["Versions"][0]["RestoreStatus"] == {"IsRestoreInProgress": True}
     with pytest.raises(AwsError) as err:
         h.call("restore_object", {"Bucket": "tbk", "Key": "cold", "RestoreRequest": {"Days": 2}})
     assert (err.value.code, err.value.status) == ("RestoreAlreadyInProgress", 409)
@@ -175,6 +177,10 @@ def test_archived_objects_refuse_reads_until_restored_then_expire(monkeypatch):
     assert h.call("head_object", {"Bucket": "tbk", "Key": "cold"})["Restore"] == restored
     got = h.call("get_object", {"Bucket": "tbk", "Key": "cold"})
     assert got["Body"] == b"frozen" and got["Restore"] == restored
+    listed = h.call("list_objects_v2", {"Bucket": "tbk", "OptionalObjectAttributes": ["RestoreStatus"]})
+    assert listed["Contents"][0]["RestoreStatus"]["IsRestoreInProgress"] is False
+    assert listed["Contents"][0]["RestoreStatus"]["RestoreExpiryDate"].timestamp() == 1_700_179_200
+    assert "RestoreStatus" not in h.call("list_objects_v2", {"Bucket": "tbk"})["Contents"][0]
     # asking again extends the copy (counted from now) and answers 200
     h.clock.advance(DAY)
     assert h.call("restore_object", {"Bucket": "tbk", "Key": "cold", "RestoreRequest": {"Days": 3}}) == {}
