@@ -4,10 +4,13 @@ turn, so one's memory or CPU never weighs on another's figures):
 - transfer: a 1 GiB object uploaded with boto3's transfer manager (multipart, 16 MiB parts,
   8 threads) then downloaded (ranged GETs, 8 threads); MB/s each way and the server's
   peak RSS growth (VmRSS of the server and its children, sampled every 20 ms).
+- raw-upload: the same upload without boto3's client-side hashing and signing (the
+  transfer's upload is bound by the client on a 2-core machine): what the server takes.
 - list: the first ListObjectsV2 page (1,000 keys) of a 100,000-key bucket against that of
   a 1,000-key bucket: a page should cost the same whatever the bucket's size.
 
     flock /tmp/haneul-bench.lock .venv/bin/python benchmarks/s3_large.py transfer
+    flock /tmp/haneul-bench.lock .venv/bin/python benchmarks/s3_large.py raw-upload
     flock /tmp/haneul-bench.lock .venv/bin/python benchmarks/s3_large.py list --servers haneul,ministack
     flock /tmp/haneul-bench.lock .venv/bin/python benchmarks/s3_large.py list --servers moto --fill-seconds 200
 
@@ -21,8 +24,10 @@ and the report says so.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import json
+import shutil
 import statistics
 import sys
 import threading
@@ -40,8 +45,17 @@ import ops_s3  # noqa: E402
 GIB = 1 << 30
 
 
+def _servers(log_dir: Path) -> dict:
+    """run.py's servers, plus Haneul persisting to a data directory (durable writes: every
+    acknowledged part fdatasync'd), which run.py never measures."""
+    haneul = run.SERVERS["haneul"]
+    data_dir = log_dir / "haneul-data"
+    argv = tuple(a for a in haneul.argv if a != "--ephemeral") + ("--data-dir", str(data_dir))
+    return {**run.SERVERS, "haneul-data-dir": dataclasses.replace(haneul, argv=argv)}
+
+
 def _start(name: str, log_dir: Path) -> "run.Running":
-    server = run.Running(name, run.SERVERS[name], log_dir)
+    server = run.Running(name, _servers(log_dir)[name], log_dir)
     try:
         server.wait_ready(run.probe_requests(server.url))
     except Exception:
@@ -139,6 +153,71 @@ def measure_list(name: str, log_dir: Path, big: int, small: int, fill_seconds: f
         server.stop()
 
 
+def raw_upload(url: str, size: int, pid: int | None, part: int = 16 << 20, threads: int = 8) -> dict:
+    """The server's side of a multipart upload without boto3's client-side work: parts sent
+    from one in-memory block over 8 keep-alive connections, as UNSIGNED-PAYLOAD with no
+    checksum headers (one UploadPart signed by botocore, replayed with other part numbers)."""
+    endpoint = load.Endpoint(url)
+    s3 = endpoint.client("s3")
+    bucket = f"bench-raw-{int(time.time() * 1000) % 10**9}"
+    s3.create_bucket(Bucket=bucket)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big.bin")["UploadId"]
+    template = endpoint.sign("s3", "UploadPart", {"Bucket": bucket, "Key": "big.bin", "UploadId": upload,
+                                                  "PartNumber": 1, "Body": b""})
+    headers = {k: v for k, v in template.headers.items()
+               if not k.lower().startswith(("x-amz-checksum", "content-md5", "x-amz-sdk-checksum"))}
+    headers.update({"x-amz-content-sha256": "UNSIGNED-PAYLOAD", "Content-Length": str(part)})
+    path = template.path.split("?")[0]
+    block = bytes(range(256)) * (part // 256)
+    parts = urllib.parse.urlsplit(url)
+    count, etags, lock, state = size // part, {}, threading.Lock(), {"next": 1, "error": None}
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300)
+        while True:
+            with lock:
+                n = state["next"]
+                state["next"] += 1
+            if n > count or state["error"]:
+                break
+            conn.request("PUT", f"{path}?partNumber={n}&uploadId={upload}", body=memoryview(block), headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                state["error"] = f"part {n}: HTTP {resp.status} {body[:200]!r}"
+                break
+            etags[n] = resp.getheader("ETag")
+        conn.close()
+
+    with ops_s3._RssWatch(pid) as watch:
+        started = time.perf_counter()
+        workers = [threading.Thread(target=worker) for _ in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        seconds = time.perf_counter() - started
+    if state["error"]:
+        raise RuntimeError(state["error"])
+    s3.complete_multipart_upload(Bucket=bucket, Key="big.bin", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]})
+    stored = s3.head_object(Bucket=bucket, Key="big.bin")["ContentLength"]
+    if stored != count * part:
+        raise RuntimeError(f"stored {stored} bytes, sent {count * part}")
+    out = {"bytes": stored, "upload_s": round(seconds, 2), "upload_mb_s": round(stored / seconds / 1e6, 1)}
+    if pid:
+        out["rss_growth_mb"] = round((watch.peak - watch.start) / 1024, 1)
+    return out
+
+
+def measure_raw_upload(name: str, log_dir: Path, size: int) -> dict:
+    server = _start(name, log_dir)
+    try:
+        return {"server": name, **raw_upload(server.url, size, server.proc.pid)}
+    finally:
+        server.stop()
+
+
 def measure_transfer(name: str, log_dir: Path, size: int) -> dict:
     server = _start(name, log_dir)
     try:
@@ -149,8 +228,9 @@ def measure_transfer(name: str, log_dir: Path, size: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("transfer", "list"))
-    parser.add_argument("--servers", default="haneul,moto,ministack")
+    parser.add_argument("what", choices=("transfer", "raw-upload", "list"))
+    parser.add_argument("--servers", default="haneul,moto,ministack",
+                        help="from run.py's, and haneul-data-dir (Haneul persisting, not --ephemeral)")
     parser.add_argument("--size", default="1G", help="transfer: the object's size")
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=1_000)
@@ -165,12 +245,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.what == "transfer":
                 result = measure_transfer(name, log_dir, ops_s3._size(args.size))
+            elif args.what == "raw-upload":
+                result = measure_raw_upload(name, log_dir, ops_s3._size(args.size))
             else:
                 result = measure_list(name, log_dir, args.big, args.small, args.fill_seconds, args.runs)
         except Exception as e:                   # a peer that fails is reported, not fatal
             result = {"server": name, "error": f"{type(e).__name__}: {e}"[:500]}
         print(f"    {json.dumps(result)}", file=sys.stderr)
         results.append(result)
+    shutil.rmtree(log_dir / "haneul-data", ignore_errors=True)      # the persisted objects
     doc = {"what": args.what, "stamp": stamp, "machine": run.machine_info(), "results": results}
     out = HERE / "results" / f"s3_large-{args.what}-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
