@@ -6,7 +6,10 @@
 - NoncurrentVersionExpiration: NoncurrentDays after a version became noncurrent (when its
   successor was written), keeping the NewerNoncurrentVersions newest ones.
 - AbortIncompleteMultipartUpload: DaysAfterInitiation after the upload began.
+- Transition / NoncurrentVersionTransition: the storage class changes (transitions.py).
 - Filters: prefix, tags (all must match), ObjectSizeGreaterThan / ObjectSizeLessThan.
+
+Each pass also completes and expires restores of archived objects (restore.py).
 
 `sweep(store, now)` does one pass and is what the background task runs; `expiration_header`
 gives the x-amz-expiration answer for an object a rule will expire.  Objects under Object
