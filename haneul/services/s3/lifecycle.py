@@ -28,7 +28,6 @@ from haneul.services.s3 import restore, storage, transitions
 
 log = logging.getLogger("haneul.s3.lifecycle")
 DAY = 86400.0
-BATCH = 500
 TMP_AGE = 3600.0             # temp files untouched this long are a crash's leftovers
 
 
@@ -127,14 +126,6 @@ def _locked(row, now: float) -> bool:
     return row["legal_hold"] == "ON" or bool(row["lock_until"] and row["lock_until"] > now)
 
 
-def _rows(db, bucket: str, prefix: str, where: str, args: tuple = ()):
-    from haneul.services.s3.listing import successor
-    upper = successor(prefix) if prefix else None
-    sql = f"SELECT * FROM s3_object WHERE bucket=? AND key >= ?{' AND key < ?' if upper else ''} AND {where}"
-    params = (bucket, prefix) + ((upper,) if upper else ()) + args
-    return db.execute(sql + " ORDER BY key, seq LIMIT ?", params + (BATCH,)).fetchall()
-
-
 def _expire_bucket(db, bucket, rules: list[dict], now: float, events: list) -> int:
     from haneul.services.s3.objects import write_version
     name = bucket["name"]
@@ -147,7 +138,7 @@ def _expire_bucket(db, bucket, rules: list[dict], now: float, events: list) -> i
             bound = now - int(exp["Days"]) * DAY if exp.get("Days") is not None else now
             if exp.get("Date") is not None and _date(exp["Date"]) > now:
                 bound = -1.0
-            for row in _rows(db, name, flt["prefix"], "latest=1 AND delete_marker=0 AND modified <= ?", (bound,)):
+            for row in transitions.pages(db, name, flt["prefix"], "latest=1 AND delete_marker=0 AND modified <= ?", (bound,)):
                 due = current_expiry(rule, row["modified"])
                 if due is None or due > now or not applies(flt, row["key"], row["size"], json.loads(row["tags"])):
                     continue
@@ -162,7 +153,7 @@ def _expire_bucket(db, bucket, rules: list[dict], now: float, events: list) -> i
                     events.append((name, row["key"], "LifecycleExpiration:Delete", None))
                 done += 1
         if exp.get("ExpiredObjectDeleteMarker") and not flt["tags"] and flt["gt"] is None and flt["lt"] is None:
-            for row in _rows(db, name, flt["prefix"], "latest=1 AND delete_marker=1"):
+            for row in transitions.pages(db, name, flt["prefix"], "latest=1 AND delete_marker=1"):
                 others = db.execute("SELECT 1 FROM s3_object WHERE bucket=? AND key=? AND version_id<>? LIMIT 1",
                                     (name, row["key"], row["version_id"])).fetchone()
                 if others is None:
@@ -182,9 +173,7 @@ def _expire_noncurrent(db, name: str, flt: dict, nve: dict, now: float, events: 
     days = nve.get("NoncurrentDays")
     keep = int(nve.get("NewerNoncurrentVersions") or 0)
     done = 0
-    keys = [r[0] for r in db.execute(
-        "SELECT DISTINCT key FROM s3_object WHERE bucket=? AND key >= ? AND latest=0 ORDER BY key LIMIT ?",
-        (name, flt["prefix"], BATCH)) if r[0].startswith(flt["prefix"])]
+    keys = sorted({r["key"] for r in transitions.pages(db, name, flt["prefix"], "latest=0")})
     for key in keys:
         versions = db.execute("SELECT * FROM s3_object WHERE bucket=? AND key=? ORDER BY seq DESC",
                               (name, key)).fetchall()

@@ -129,8 +129,11 @@ def _move(db, row, target: str, events: list) -> None:
     events.append((row["bucket"], row["key"], "LifecycleTransition", vid))
 
 
-def _pages(db, bucket: str, prefix: str, where: str, args: tuple):
-    """Rows of `bucket` under `prefix` matching `where`, a page at a time (key order)."""
+def pages(db, bucket: str, prefix: str, where: str, args: tuple = ()):
+    """Rows of `bucket` under `prefix` matching `where`, a page at a time (key order), to the
+    end: a sweep must reach every key, not only the first page of candidates (rows it skips,
+    such as locked or tag-filtered ones, stay candidates).  Callers may change the rows
+    already yielded; the cursor is the last (key, seq) read."""
     from haneul.services.s3.listing import successor
     upper = successor(prefix) if prefix else None
     after, last_seq = prefix, -1
@@ -161,7 +164,7 @@ def apply(db, bucket, rules: list[dict], config: dict | None, now: float, events
             marks = ",".join("?" * len(sources))
             bound = max((now - int(t["Days"]) * DAY) if t.get("Days") is not None
                         else (now if _date(t["Date"]) <= now else -1.0) for t in current)
-            for row in _pages(db, bucket["name"], flt["prefix"],
+            for row in pages(db, bucket["name"], flt["prefix"],
                               f"latest=1 AND delete_marker=0 AND storage_class IN ({marks}) AND modified <= ?",
                               (*sources, bound)):
                 due = [(t["StorageClass"], _midnight_after(row["modified"] + int(t["Days"]) * DAY)
@@ -180,7 +183,7 @@ def apply(db, bucket, rules: list[dict], config: dict | None, now: float, events
 def _noncurrent(db, name: str, flt: dict, noncurrent: list[dict], default: str, now: float, events: list) -> int:
     from haneul.services.s3.lifecycle import _midnight_after, applies
     moved = 0
-    keys = sorted({r["key"] for r in _pages(db, name, flt["prefix"], "latest=0 AND delete_marker=0", ())})
+    keys = sorted({r["key"] for r in pages(db, name, flt["prefix"], "latest=0 AND delete_marker=0", ())})
     for key in keys:
         versions = db.execute("SELECT * FROM s3_object WHERE bucket=? AND key=? ORDER BY seq DESC",
                               (name, key)).fetchall()

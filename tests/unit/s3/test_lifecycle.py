@@ -181,3 +181,28 @@ def test_sweep_once_notifies_lifecycle_expirations_in_process():
         assert record["eventName"] == "LifecycleExpiration:Delete"
         assert record["userIdentity"]["principalId"] == "s3.amazonaws.com"
     asyncio.run(run())
+
+
+def test_a_sweep_reaches_keys_past_a_page_of_candidates_it_skips():
+    # 600 old objects the tag filter does not choose come first in key order; the sweep
+    # must still reach the chosen ones after them (a single page of 500 would not).
+    h = _h(rules=[{"ID": "t", "Status": "Enabled", "Filter": {"Tag": {"Key": "t", "Value": "1"}},
+                   "Expiration": {"Days": 1}}])
+    for i in range(600):
+        _put(h, f"a{i:04d}")
+    _put(h, "z-tagged", Tagging="t=1")
+    events = lifecycle.sweep(h.store, MIDNIGHT_AFTER_1_DAY)
+    assert [e[1] for e in events] == ["z-tagged"]
+
+
+def test_noncurrent_expiry_reaches_keys_past_a_page_of_kept_versions():
+    h = _h(versioned=True, rules=[{"ID": "n", "Status": "Enabled", "Filter": {"Prefix": ""},
+                                   "NoncurrentVersionExpiration": {"NoncurrentDays": 1,
+                                                                   "NewerNoncurrentVersions": 1}}])
+    for i in range(550):               # one noncurrent version each: kept by NewerNoncurrentVersions
+        _put(h, f"a{i:04d}")
+        _put(h, f"a{i:04d}")
+    for _ in range(3):                 # two noncurrent versions: the older one expires
+        _put(h, "z")
+    events = lifecycle.sweep(h.store, MIDNIGHT_AFTER_1_DAY)
+    assert [e[1] for e in events] == ["z"]
