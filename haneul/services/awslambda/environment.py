@@ -19,7 +19,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-from haneul.services.awslambda.loopback import LoopbackServer
+from haneul.services.awslambda.loopback import LoopbackServer, Parked
 
 PREFIX = "/2018-06-01/runtime"
 MAX_RESPONSE = 6 * 1024 * 1024 + 100          # AWS allows 6291556 bytes
@@ -73,7 +73,7 @@ class Environment:
         loop = asyncio.get_running_loop()
         self.ready = loop.create_future()            # first /next: (True, None) or init error
         self.pending: collections.deque = collections.deque()       # invocations not yet handed out
-        self.next_waiter: asyncio.Future | None = None              # a /next long poll waiting
+        self.next_waiter: Parked | None = None                      # a /next long poll waiting
         self.current: Invocation | None = None
         self.exited: asyncio.Task | None = None
         self.log_path = os.path.join(self.folder, "log")
@@ -94,7 +94,7 @@ class Environment:
                 self.ready.set_result(None)
             if self.pending:
                 return _next_answer(self.pending.popleft())
-            self.next_waiter = asyncio.get_running_loop().create_future()
+            self.next_waiter = Parked()
             return self.next_waiter
         if path == "/init/error" and method == "POST":
             self.init_error = (headers.get("lambda-runtime-function-error-type", "Runtime.Unknown"), body)
@@ -212,7 +212,7 @@ class Environment:
         waiter = self.next_waiter
         if waiter is not None and not waiter.done():
             self.next_waiter = None
-            waiter.set_result(_next_answer(inv))
+            waiter.give(_next_answer(inv))
         else:
             self.pending.append(inv)
         remaining = max(0.0, inv.deadline - time.time())

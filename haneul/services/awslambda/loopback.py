@@ -21,11 +21,38 @@ _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 40
             413: "Payload Too Large", 500: "Internal Server Error"}
 
 
+class Parked:
+    """An answer given later (a `/next` long poll until an invocation arrives): `give`
+    writes it on the spot, in the giver's own step.  A future would write it one loop
+    iteration later, behind whatever else is ready on a busy loop."""
+    __slots__ = ("connection", "keep", "given")
+
+    def __init__(self):
+        self.connection: _Connection | None = None
+        self.keep = True
+        self.given = False
+
+    def done(self) -> bool:
+        return self.given
+
+    def cancel(self) -> None:
+        self.given = True
+
+    def give(self, answer: tuple[int, dict, bytes]) -> None:
+        self.given = True
+        conn = self.connection
+        if conn is not None and conn.waiting is self:
+            conn.waiting = None
+            conn._write(*answer, self.keep)
+            if conn.buf and conn.transport is not None:
+                conn._process()
+
+
 class LoopbackServer:
     """`handler(method, target, headers, body)` answers (status, headers, body): directly,
-    as a future of that (a `/next` long poll), or as a coroutine.  A direct answer is
-    written from `data_received`, with no task and no stream machinery: that is the warm
-    invocation's path, two requests per invocation."""
+    as a `Parked` answer to be given later (a `/next` long poll), as a future of one, or
+    as a coroutine.  A direct answer is written from `data_received`, with no task and no
+    stream machinery: that is the warm invocation's path, two requests per invocation."""
 
     def __init__(self, handler: Handler, stream_handler=None):
         self.handler = handler
@@ -57,6 +84,9 @@ class _Connection(asyncio.Protocol):
         self.buf = bytearray()
         self.waiting = None          # the future or task whose answer the connection awaits
         self.stream: asyncio.StreamReader | None = None      # a streamed body being read
+        # answers to pipelined requests held back while a later request of the same batch
+        # waits: they go out in one write with its answer (see _process)
+        self.held: list[bytes] = []
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -86,6 +116,17 @@ class _Connection(asyncio.Protocol):
             self._process()
 
     def _process(self) -> None:
+        """Answer the complete requests in the buffer.  When a client pipelines (our
+        bootstrap sends its /response and the next /next in one segment), the answers to
+        the earlier requests are held while the last one waits, and written with its
+        answer: one write and one wake-up of the runtime per invocation instead of two.
+        A client that waits for each answer has nothing pipelined, so nothing is held."""
+        self._answer_buffered()
+        if self.held and (self.waiting is None or self.waiting.done()) and self.transport is not None:
+            self.transport.write(b"".join(self.held))
+            self.held.clear()
+
+    def _answer_buffered(self) -> None:
         buf = self.buf
         while self.waiting is None and self.transport is not None:
             end = buf.find(b"\r\n\r\n")
@@ -139,8 +180,12 @@ class _Connection(asyncio.Protocol):
                 log.exception("loopback handler failed")
                 answer = _FAILED
             if isinstance(answer, tuple):
-                self._write(*answer, keep)
+                self._write(*answer, keep, hold=True)
                 continue
+            if isinstance(answer, Parked):
+                answer.connection, answer.keep = self, keep
+                self.waiting = answer
+                return
             if not asyncio.isfuture(answer):           # a coroutine
                 answer = asyncio.ensure_future(answer)
             self.waiting = answer
@@ -204,7 +249,9 @@ class _Connection(asyncio.Protocol):
             self._write(*answer, keep_open)
         task.add_done_callback(done)
 
-    def _write(self, status: int, headers: dict, body: bytes, keep: bool) -> None:
+    def _write(self, status: int, headers: dict, body: bytes, keep: bool, hold: bool = False) -> None:
+        """Write one answer (with any held before it); `hold` keeps it back for the
+        caller to flush once the requests pipelined behind it are answered or waiting."""
         if self.transport is None:
             return
         head = f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\nContent-Length: {len(body)}\r\n"
@@ -214,7 +261,11 @@ class _Connection(asyncio.Protocol):
             head += f"{k}: {v}\r\n"
         if not keep:
             head += "Connection: close\r\n"
-        self.transport.write((head + "\r\n").encode("latin-1") + body)
+        self.held.append((head + "\r\n").encode("latin-1") + body)
+        if hold and keep:
+            return
+        self.transport.write(b"".join(self.held))
+        self.held.clear()
         if not keep:
             self.transport.close()
             self.transport = None

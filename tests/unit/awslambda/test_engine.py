@@ -112,6 +112,47 @@ def test_loopback_server_chunked_and_keepalive():
     asyncio.run(scenario())
 
 
+def test_loopback_pipelined_answers_wait_for_the_parked_one_and_go_out_in_one_write():
+    """A runtime that pipelines its /response and the next /next gets both answers in one
+    segment once the next event is given; a client that waits for each answer gets its 202
+    at once."""
+    from haneul.services.awslambda.loopback import LoopbackServer, Parked
+
+    async def scenario():
+        parked = []
+
+        def handler(method, target, headers, body):
+            if target == "/next":
+                parked.append(Parked())
+                return parked[-1]
+            return 202, {}, b'{"status":"OK"}'
+        server = LoopbackServer(handler)
+        port = await server.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /response HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET /next HTTP/1.1\r\n\r\n")
+        await writer.drain()
+        with pytest.raises(asyncio.TimeoutError):       # the 202 is held while /next waits
+            await asyncio.wait_for(reader.read(4096), 0.05)
+        parked[0].give((200, {"Lambda-Runtime-Aws-Request-Id": "r1"}, b'{"event":1}'))
+        data = await asyncio.wait_for(reader.read(4096), 2)     # one write: both answers
+        assert data.startswith(b"HTTP/1.1 202 Accepted") and data.endswith(b'{"event":1}')
+        assert b"Lambda-Runtime-Aws-Request-Id: r1" in data
+        writer.write(b"POST /response HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(4096), 2)     # not pipelined: answered now
+        assert data.startswith(b"HTTP/1.1 202 Accepted")
+        writer.write(b"GET /next HTTP/1.1\r\n\r\n")
+        await writer.drain()
+        while len(parked) < 2:
+            await asyncio.sleep(0.01)
+        writer.close()
+        await asyncio.sleep(0.05)
+        assert parked[1].done()                          # the long poll went with its connection
+        parked[1].give((200, {}, b"{}"))                 # giving it then writes nothing
+        server.close()
+    asyncio.run(scenario())
+
+
 def test_start_and_stop_hooks(tmp_path):
     from haneul import registry
     from haneul.config import Config
