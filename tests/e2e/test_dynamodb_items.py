@@ -259,3 +259,18 @@ def test_key_validation_messages(ddb):
                   ExpressionAttributeValues={":v": {"S": "b"}}) == (
         "ValidationException",
         "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key")
+
+
+def test_overwrites_keep_capacity_and_table_size_exact(ddb):
+    # PutItem reuses the size it measured and the stored size of the item it replaces
+    big = ddb.put_item(TableName="t", Item={**K, "v": {"S": "x" * 2000}}, ReturnConsumedCapacity="TOTAL")
+    assert big["ConsumedCapacity"]["CapacityUnits"] == 2.0
+    small = ddb.put_item(TableName="t", Item={**K, "v": {"S": "y" * 100}}, ReturnConsumedCapacity="TOTAL")
+    assert small["ConsumedCapacity"]["CapacityUnits"] == 2.0        # the larger of old and new
+    assert "ConsumedCapacity" not in ddb.put_item(TableName="t", Item={**K, "v": {"S": "z" * 100}})
+    ddb.put_item(TableName="t", Item={"pk": {"S": "b"}, "sk": {"N": "1"}, "v": {"S": "w" * 10}})
+    ddb.update_item(TableName="t", Key={"pk": {"S": "b"}, "sk": {"N": "1"}}, UpdateExpression="SET v = :v",
+                    ExpressionAttributeValues={":v": {"S": "q" * 20}})
+    backup = ddb.create_backup(TableName="t", BackupName="sizes")["BackupDetails"]
+    # pk "a" 3 + sk 1 (2 + 2) + v (1 + 100) = 108; the second item: 3 + 4 + (1 + 20) = 28
+    assert backup["BackupSizeBytes"] == 108 + 28

@@ -23,10 +23,14 @@ def condition_failed(old: dict | None, req: dict) -> AwsError:
     return AwsError("ConditionalCheckFailedException", "The conditional request failed", fields=fields)
 
 
-def capacity(table: Table, units: float, req: dict, read: bool = False) -> dict | None:
+def capacity(table: Table, units, req: dict, read: bool = False) -> dict | None:
+    """ConsumedCapacity when asked for; `units` may be a function giving them (sizing items
+    costs, and most requests do not ask)."""
     mode = req.get("ReturnConsumedCapacity", "NONE")
     if mode == "NONE":
         return None
+    if callable(units):
+        units = units()
     out = {"TableName": table.name, "CapacityUnits": units}
     key = "ReadCapacityUnits" if read else "WriteCapacityUnits"
     out[key] = units
@@ -45,12 +49,15 @@ def read_units(size: int, consistent: bool) -> float:
     return float(units if consistent else units / 2)
 
 
-def check_item(table: Table, item: dict, update: bool = False) -> None:
+def check_item(table: Table, item: dict, update: bool = False) -> int:
+    """Index key values and the size limit; returns the item's size."""
     for index in table.indexes.values():
         index.schema.check_index_values(item, index.name)
-    if V.item_size(item) > ITEM_LIMIT:
+    size = V.item_size(item)
+    if size > ITEM_LIMIT:
         raise V.invalid("Item size to update has exceeded the maximum allowed size" if update
                         else "Item size has exceeded the maximum allowed size")
+    return size
 
 
 def updated_paths(prepared, req: dict) -> list:
@@ -68,14 +75,14 @@ class ItemOps:
         """Validate and store req["Item"] under req's condition; returns (old, new)."""
         item = V.canonical_item(req["Item"])
         table.schema.validate_item(item)
-        check_item(table, item)
+        size = check_item(table, item)
         if prepared is None:
             prepared = prepare(req, "PutItem", table.schema.names)
         key = table.schema.key_of(item)
-        old = storage.get_item(ctx.db, table, key)
+        old, old_size = storage.get_item_sized(ctx.db, table, key)
         if not prepared.holds(prepared.condition, old):
             raise condition_failed(old, req)
-        storage.write_item(ctx.db, ctx, table, key, old, item)
+        storage.write_item(ctx.db, ctx, table, key, old, item, new_size=size, old_size=old_size)
         return old, item
 
     def delete(self, ctx, table: Table, req: dict, prepared=None) -> dict | None:
@@ -97,8 +104,8 @@ class ItemOps:
             raise condition_failed(old, req)
         base = old if old is not None else dict(key)
         new = prepared.apply_update(base, table.schema.names)
-        check_item(table, new, update=True)
-        storage.write_item(ctx.db, ctx, table, key, old, new)
+        size = check_item(table, new, update=True)
+        storage.write_item(ctx.db, ctx, table, key, old, new, new_size=size)
         return old, new, prepared
 
     # -- operations -------------------------------------------------------------------------
@@ -111,7 +118,7 @@ class ItemOps:
         out = {}
         if rv == "ALL_OLD" and old is not None:
             out["Attributes"] = old
-        cc = capacity(table, write_units(old, new), req)
+        cc = capacity(table, lambda: write_units(old, new), req)
         if cc:
             out["ConsumedCapacity"] = cc
         return out
@@ -125,7 +132,7 @@ class ItemOps:
         out = {}
         if rv == "ALL_OLD" and old is not None:
             out["Attributes"] = old
-        cc = capacity(table, write_units(old), req)
+        cc = capacity(table, lambda: write_units(old), req)
         if cc:
             out["ConsumedCapacity"] = cc
         return out
@@ -144,7 +151,7 @@ class ItemOps:
             attrs = project_keys(paths, old or {}) if rv == "UPDATED_OLD" else project_keys(paths, new)
             if attrs:
                 out["Attributes"] = attrs
-        cc = capacity(table, write_units(old, new), req)
+        cc = capacity(table, lambda: write_units(old, new), req)
         if cc:
             out["ConsumedCapacity"] = cc
         return out
@@ -157,7 +164,7 @@ class ItemOps:
         out = {}
         if item is not None:
             out["Item"] = prepared.project(item)
-        cc = capacity(table, read_units(V.item_size(item) if item else 0, bool(req.get("ConsistentRead"))),
+        cc = capacity(table, lambda: read_units(V.item_size(item) if item else 0, bool(req.get("ConsistentRead"))),
                       req, read=True)
         if cc:
             out["ConsumedCapacity"] = cc

@@ -163,6 +163,14 @@ def get_item(db, table: Table, key: dict) -> dict | None:
     return load_item(row[0]) if row else None
 
 
+def get_item_sized(db, table: Table, key: dict) -> tuple[dict | None, int | None]:
+    """The item (None: absent) and its stored size, for a write that replaces it."""
+    hk, rk = table.schema.encoded(key)
+    row = db.execute("SELECT item, size FROM ddb_item WHERE tid=? AND hk=? AND rk=?",
+                     (table.id, hk, rk)).fetchone()
+    return (load_item(row[0]), row[1]) if row else (None, 0)
+
+
 def index_projection(table: Table, index: Index, item: dict) -> dict:
     p = index.projection
     kind = p.get("ProjectionType", "ALL")
@@ -175,19 +183,25 @@ def index_projection(table: Table, index: Index, item: dict) -> dict:
 
 
 def write_item(db, ctx, table: Table, key: dict, old: dict | None, new: dict | None,
-               service_identity: bool = False) -> None:
+               service_identity: bool = False, new_size: int | None = None,
+               old_size: int | None = None) -> None:
     """Store `new` (None: delete) in place of `old`, keeping indexes, counters, TTL and the
-    table's stream in step.  The caller has validated everything."""
+    table's stream in step.  The caller has validated everything (and may pass the sizes it
+    knows: `new`'s, measured then, and `old`'s, as stored)."""
     if old is None and new is None:
         return
     hk, rk = table.schema.encoded(key)
     tid = table.id
-    old_size = V.item_size(old) if old is not None else 0
+    if old is None:
+        old_size = 0
+    elif old_size is None:
+        old_size = V.item_size(old)
     if new is None:
         db.execute("DELETE FROM ddb_item WHERE tid=? AND hk=? AND rk=?", (tid, hk, rk))
         new_size = 0
     else:
-        new_size = V.item_size(new)
+        if new_size is None:
+            new_size = V.item_size(new)
         db.execute("INSERT OR REPLACE INTO ddb_item(tid, hk, rk, item, size, expires) VALUES(?,?,?,?,?,?)",
                    (tid, hk, rk, dump_item(new), new_size, table.expires(new)))
     for index in table.indexes.values():

@@ -32,6 +32,11 @@ OPERATIONS = {
     "ConditionCheck": (["ConditionExpression"], [], ["condition"]),
 }
 
+# every request member prepare() reads, by operation
+_ALL_PARAMETERS = {op: (*exprs, *nonexprs, "ExpressionAttributeNames", "ExpressionAttributeValues",
+                        "QueryFilter", "ScanFilter")
+                   for op, (exprs, nonexprs, _) in OPERATIONS.items()}
+
 
 @dataclass
 class Prepared:
@@ -153,6 +158,8 @@ def check_key_update(ast: Node, names: dict, key_names: list) -> None:
 def prepare(request: dict, operation: str, key_names: list | None = None) -> Prepared:
     """Check a request's expressions; key_names: the table's (or index's) key attributes."""
     exprs, nonexprs, kinds = OPERATIONS[operation]
+    if all(request.get(n) is None for n in _ALL_PARAMETERS[operation]):    # nothing to check
+        return Prepared(Evaluator({}, {}))
     present = [e for e in exprs if request.get(e) is not None]
     if present:
         others = [n for n in nonexprs if request.get(n) is not None]
