@@ -26,6 +26,21 @@ def _parse_input(text: str | None):
         raise AwsError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{text}'") from None
 
 
+# definition text -> its parsed program: a machine version is parsed once, not per execution
+# (the engine only reads a program; a state's output that holds part of it is copied before
+# it is changed, as ResultPath does)
+_PROGRAMS: dict[str, dict] = {}
+
+
+def program(definition: str) -> dict:
+    found = _PROGRAMS.get(definition)
+    if found is None:
+        if len(_PROGRAMS) >= 256:
+            _PROGRAMS.clear()
+        found = _PROGRAMS[definition] = json.loads(definition)
+    return found
+
+
 class ExecutionOps:
     def _resolve_target(self, ctx, arn: str):
         """A machine, version (`:n`) or alias (`:name`) ARN -> (machine row, definition, version, alias)."""
@@ -74,7 +89,7 @@ class ExecutionOps:
                "name": name, "status": "RUNNING", "input": input_text, "started": ctx.now(),
                "type": machine["type"], "definition": definition, "role_arn": role, "redrive_count": 0,
                "version_arn": version_arn, "alias_arn": alias_arn}
-        return row, json.loads(definition), input_
+        return row, program(definition), input_
 
     def start_execution(self, ctx, request):
         row, definition, input_ = self._new_execution(ctx, request, sync=False)

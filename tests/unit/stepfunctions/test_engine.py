@@ -93,6 +93,32 @@ def test_payload_limit():
     assert out.error == "States.DataLimitExceeded"
 
 
+class _Unkept(ManualHost):
+    history = False             # as an EXPRESS execution's host: sizes measured without the text
+
+
+@pytest.mark.parametrize("size, fails", [(200_000, False), (262_144 - 2, False), (262_144 - 1, True),
+                                         (300_000, True)])
+def test_payload_limit_without_history_is_exact(size, fails):
+    # a JSON string of n characters is n + 2 bytes: the limit is 262,144 bytes
+    text = "\u00e9" * (size // 2) + "x" * (size % 2)        # 2 bytes a character in UTF-8: check bytes
+    d = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": text, "End": True}}}
+    _, out = run(d, host=_Unkept())
+    assert (out.error == "States.DataLimitExceeded") is fails
+    _, big_int = run({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": [2 ** 70], "End": True}}},
+                     host=_Unkept())
+    assert big_int.status == "SUCCEEDED" and big_int.output == [2 ** 70]
+
+
+def test_iso_matches_datetime_across_seconds():
+    import datetime as dt
+    from haneul.services.stepfunctions.asl.engine import iso
+    for t in (1_700_000_000.0, 1_700_000_000.9996, 1_700_000_000.2, 1_700_000_001.5, 1_700_000_000.25,
+              1_600_000_000.001, 1_700_000_001.0):
+        want = dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="milliseconds")
+        assert iso(t) == want.replace("+00:00", "Z"), t
+
+
 def test_resume_from_a_checkpoint_waits_only_the_remaining_time():
     host = ManualHost(start=1000.0)
     d = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "Next": "P"},

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from haneul.services.stepfunctions.asl import jsonata_eval
 from haneul.services.stepfunctions.asl.errors import StatesError, query_error, runtime
 from haneul.services.stepfunctions.asl.host import Host
@@ -71,7 +73,15 @@ def iso(t: float) -> str:
     elif us < 0:
         whole -= 1
         us += 1_000_000
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(whole))}.{us // 1000:03d}Z"
+    global _iso_second, _iso_prefix
+    if whole != _iso_second:      # states entered in the same second share the formatted part
+        _iso_prefix = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(whole))
+        _iso_second = whole
+    return f"{_iso_prefix}.{us // 1000:03d}Z"
+
+
+_iso_second: float | None = None
+_iso_prefix = ""
 
 
 def size_of(value: Any) -> int:
@@ -206,8 +216,15 @@ class Execution:
                     ctx[k] = v
         return ctx
 
-    def check_size(self, name: str, value: Any) -> str:
-        """The value's compact JSON (reused for history events), or States.DataLimitExceeded."""
+    def check_size(self, name: str, value: Any) -> str | None:
+        """The value's compact JSON when the history is kept (reused for its events), else None;
+        or States.DataLimitExceeded."""
+        if not self.history:
+            try:        # orjson's text differs from compact()'s by a few characters at most
+                if len(orjson.dumps(value)) <= PAYLOAD_LIMIT // 2:
+                    return None
+            except (TypeError, orjson.JSONEncodeError):     # huge ints, lone surrogates: measure exactly
+                pass
         text = compact(value)
         if len(text) > PAYLOAD_LIMIT // 4 and len(text.encode()) > PAYLOAD_LIMIT:
             raise StatesError("States.DataLimitExceeded",

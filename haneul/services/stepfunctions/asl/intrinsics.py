@@ -216,6 +216,8 @@ def _java_str(v) -> str:
         return "true" if v else "false"
     if isinstance(v, str):
         return v
+    if isinstance(v, int):          # bool was handled above; json.dumps would give the same
+        return str(v)
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e16:
         return repr(v)
     if isinstance(v, (int, float)):

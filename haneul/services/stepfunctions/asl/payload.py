@@ -3,7 +3,6 @@ ResultPath, and JSONata templates (`"{% expr %}"` anywhere in a value)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
@@ -111,7 +110,9 @@ def result_path(path: str | None, state_input: Any, result: Any) -> Any:
     if not path.startswith("$"):
         raise runtime(f"Invalid ResultPath: {path}")
     compiled = compile_path(path)
-    out = copy.deepcopy(state_input) if isinstance(state_input, (dict, list)) else {}
+    # only the containers on the path are copied: values are never changed in place, so the
+    # rest can be shared with the input
+    out = _shallow(state_input) if isinstance(state_input, (dict, list)) else {}
     if not isinstance(out, dict) and compiled.segments and compiled.segments[0][0] == "name":
         out = {}
     node = out
@@ -123,17 +124,23 @@ def result_path(path: str | None, state_input: Any, result: Any) -> Any:
                 node[arg] = result
             else:
                 nxt = node.get(arg)
-                if not isinstance(nxt, (dict, list)):
-                    nxt = node[arg] = {}
+                nxt = node[arg] = _shallow(nxt) if isinstance(nxt, (dict, list)) else {}
                 node = nxt
         elif kind == "index" and isinstance(node, list) and -len(node) <= arg < len(node):
             if last:
                 node[arg] = result
             else:
-                node = node[arg]
+                nxt = node[arg]
+                if isinstance(nxt, (dict, list)):
+                    nxt = node[arg] = _shallow(nxt)
+                node = nxt
         else:
             raise runtime(f"Invalid ResultPath: {path}")
     return out
+
+
+def _shallow(value: dict | list) -> dict | list:
+    return dict(value) if isinstance(value, dict) else list(value)
 
 
 # -- JSONata ------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ from haneul.services.stepfunctions.asl.payload import compact
 from haneul.services.stepfunctions.asl.states import effective_input
 
 
+DEFAULT_TIMEOUT = 99999999      # seconds: a Task's TimeoutSeconds when it names none
+
+
 def resource_parts(resource: str) -> tuple[str, str]:
     """AWS's (resourceType, resource) for history: 'arn:aws:states:::sqs:sendMessage' ->
     ('sqs', 'sendMessage'); an aws-sdk task -> ('aws-sdk:s3', 'listBuckets')."""
@@ -59,7 +62,7 @@ async def run_task(exe: Execution, frame: Frame, name: str, state: dict, data: A
         params = effective_input(state, data, ev)
     timeout = _seconds(state, "TimeoutSeconds", data, ev)
     if timeout is None and ":activity:" not in resource:
-        timeout = 99999999
+        timeout = DEFAULT_TIMEOUT
     heartbeat = _seconds(state, "HeartbeatSeconds", data, ev)
     kind, short = resource_parts(resource)
     activity = kind == "activity"
@@ -87,7 +90,8 @@ async def run_task(exe: Execution, frame: Frame, name: str, state: dict, data: A
                                                 _strip({"workerName": worker}))) if activity else None
     try:
         pending = exe.host.call_task(call)
-        if exe.host.realtime and timeout is not None:
+        # AWS's default task timeout is ~3 years: no timer is armed for it (one per task costs)
+        if exe.host.realtime and timeout is not None and timeout < DEFAULT_TIMEOUT:
             try:
                 result = await _within(pending, timeout)
             except asyncio.TimeoutError:
