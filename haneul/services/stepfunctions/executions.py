@@ -11,6 +11,7 @@ from haneul.errors import AwsError
 from haneul.services.base import decode_token, encode_token, from_epoch
 from haneul.services.stepfunctions import integrations, runner
 from haneul.services.stepfunctions.asl.errors import StatesError
+from haneul.services.stepfunctions.asl.payload import compact_ascii
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -128,7 +129,7 @@ class ExecutionOps:
                "billingDetails": {"billedMemoryUsedInMB": 64,
                                   "billedDurationInMilliseconds": max(100, int((stopped - row["started"]) * 1000))}}
         if outcome.status == "SUCCEEDED":
-            out["output"] = json.dumps(outcome.output, separators=(",", ":"))
+            out["output"] = compact_ascii(outcome.output)
             out["outputDetails"] = {"included": True}
         else:
             if outcome.error is not None:

@@ -12,6 +12,7 @@ from haneul.errors import AwsError
 from haneul.services.stepfunctions import runner
 from haneul.services.stepfunctions.asl.errors import StatesError
 from haneul.services.stepfunctions.asl.host import TaskCall
+from haneul.services.stepfunctions.asl.payload import compact_ascii
 
 # SDK service name (as in aws-sdk:<service>) -> (botocore service, prefix of error names).
 # AWS names an aws-sdk task's errors "<ServiceName>.<ErrorName>": the service name of the
@@ -178,9 +179,9 @@ async def _invoke(host, integration: str, call: TaskCall, pattern: str) -> Any:
     params = call.parameters if isinstance(call.parameters, dict) else {}
     for name in _JSON_TEXT_FIELDS.get(integration, ()):
         if name in params and not isinstance(params[name], str):
-            params = dict(params, **{name: json.dumps(params[name], separators=(",", ":"))})
+            params = dict(params, **{name: compact_ascii(params[name])})
     if integration == "events:putEvents":
-        params = dict(params, Entries=[dict(e, Detail=json.dumps(e["Detail"], separators=(",", ":")))
+        params = dict(params, Entries=[dict(e, Detail=compact_ascii(e["Detail"]))
                                        if isinstance(e, dict) and not isinstance(e.get("Detail", ""), str) else e
                                        for e in params.get("Entries", [])])
     if integration == "states:startExecution":
@@ -234,7 +235,7 @@ async def _run_lambda(host, params: dict) -> tuple[dict, Any]:
     payload = params.get("Payload")
     if payload is not None:
         request["Payload"] = (payload if isinstance(payload, str) else
-                              json.dumps(payload, separators=(",", ":"))).encode()
+                              compact_ascii(payload)).encode()
     out = await _dispatch(host, "lambda", "Invoke", request, "Lambda")
     body = out.get("Payload") or b""
     if not isinstance(body, (bytes, bytearray)):

@@ -172,3 +172,13 @@ def test_task_timeout_on_a_real_clock_and_history_only_when_kept():
     exe, out = run(d, {"x": 1}, host=SlowHost())
     assert out.status == "SUCCEEDED" and out.output == {"x": 1, "err": {"Error": "States.Timeout"}}
     assert exe.events == [] and exe.next_id > 5
+
+
+def test_name_only_paths_walk_dicts_and_name_the_missing_step():
+    from haneul.services.stepfunctions.asl.jsonpath import PathNotFound, compile_path
+    assert compile_path("$.a.b").find({"a": {"b": [1]}}) == [1]
+    assert compile_path("$").find(5) == 5
+    for root, normalized in (({"a": 1}, "$['a']['b']"), ({"a": [{"b": 1}]}, "$['a']['b']"), ([], "$['a']")):
+        with pytest.raises(PathNotFound) as e:
+            compile_path("$.a.b").find(root)
+        assert e.value.normalized == normalized

@@ -28,15 +28,24 @@ class InvalidPath(Exception):
 # kinds: name, index, names, indexes, wild, slice, filter, deep (arg: segment), length
 
 class CompiledPath:
-    __slots__ = ("text", "segments", "definite", "context")
+    __slots__ = ("text", "segments", "definite", "context", "names")
 
     def __init__(self, text: str, segments: list, context: bool):
         self.text = text
         self.segments = segments
         self.context = context
         self.definite = all(kind in ("name", "index", "length") for kind, _ in segments)
+        # the common `$.a.b` shape: walked directly, without the node lists
+        self.names = [arg for _, arg in segments] if all(kind == "name" for kind, _ in segments) else None
 
     def find(self, root: Any, context_root: Any = None) -> Any:
+        if self.names is not None:
+            node = root
+            for i, name in enumerate(self.names):
+                if not isinstance(node, dict) or name not in node:
+                    raise PathNotFound(self.text, normalize(self.segments[:i + 1]))
+                node = node[name]
+            return node
         nodes = [root]
         for i, (kind, arg) in enumerate(self.segments):
             out: list = []

@@ -22,6 +22,11 @@ def compact(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+# json.dumps(value, separators=(",", ":")): non-ASCII escaped, as the API answers and Lambda
+# payloads have it
+compact_ascii = json.JSONEncoder(separators=(",", ":")).encode
+
+
 class Scope:
     """What expressions of one state can see."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 from typing import Any
 
 from haneul.services.stepfunctions.asl.engine import Evaluator, Execution, Frame
@@ -15,6 +16,7 @@ from haneul.services.stepfunctions.asl.states import effective_input
 DEFAULT_TIMEOUT = 99999999      # seconds: a Task's TimeoutSeconds when it names none
 
 
+@lru_cache(maxsize=1024)
 def resource_parts(resource: str) -> tuple[str, str]:
     """AWS's (resourceType, resource) for history: 'arn:aws:states:::sqs:sendMessage' ->
     ('sqs', 'sendMessage'); an aws-sdk task -> ('aws-sdk:s3', 'listBuckets')."""
