@@ -60,7 +60,11 @@ def acl_from_request(request: dict, account: str, bucket: bool, bucket_owner: st
 
 
 def ownership(db, bucket_name: str) -> str:
-    conf = storage.config(db, bucket_name, "ownership")
+    return ownership_rule(storage.config(db, bucket_name, "ownership"))
+
+
+def ownership_rule(conf: dict | None) -> str:
+    """The ObjectOwnership an "ownership" configuration sets (ObjectWriter without one)."""
     if not conf:
         return "ObjectWriter"
     return conf["Rules"][0]["ObjectOwnership"]

@@ -126,10 +126,11 @@ def write_version(db, bucket, key: str, fields: dict, now: float) -> str | None:
         version_id = storage.new_version_id()
     else:
         version_id = "null"
-        old = storage.version(db, name, key, "null")
-        if old is not None:
-            storage.remove_row(db, old)
-    db.execute("UPDATE s3_object SET latest=0 WHERE bucket=? AND key=? AND latest=1", (name, key))
+        for (data,) in db.execute("DELETE FROM s3_object WHERE bucket=? AND key=? AND version_id='null' "
+                                  "RETURNING data", (name, key)).fetchall():
+            storage.discard(db, data)
+    if versioning:          # a bucket never versioned has no version but the "null" one just removed
+        db.execute("UPDATE s3_object SET latest=0 WHERE bucket=? AND key=? AND latest=1", (name, key))
     row = {"bucket": name, "key": key, "version_id": version_id, "seq": storage.next_seq(db),
            "latest": 1, "modified": now, **fields}
     cols = ",".join(row)
@@ -192,6 +193,9 @@ def _span(row, request: dict) -> tuple[int, int, bool]:
     return span[0], span[1], True
 
 
+_PUT_CONFIGS = ("encryption", "ownership", "lifecycle", "notification")
+
+
 class ObjectOperations:
     @bodies.drains
     async def put_object(self, ctx, request):
@@ -208,7 +212,6 @@ class ObjectOperations:
                                                                     "GrantReadACP", "GrantWriteACP")):
                 from haneul.services.s3.acls import check_acl_allowed
                 check_acl_allowed(db, bucket, request)
-            encryption = storage.config(db, bucket_name, "encryption")
         meta = check_metadata(request.get("Metadata"))
         tags = tags_from_header(request.get("Tagging"))
         if received is None:
@@ -218,13 +221,17 @@ class ObjectOperations:
         try:
             with ctx.store.transaction() as db:
                 bucket = get_bucket(db, bucket_name)
-                conditions.check_write(request, storage.current(db, bucket_name, key))
-                fields = self._body_fields(ctx, db, bucket, request, received, meta, tags, encryption)
-                version_id = write_version(db, bucket, key, fields, ctx.now())
-                expiration = expiration_of(db, bucket_name, key, received.size, tags, ctx.now())
+                if request.get("IfMatch") is not None or request.get("IfNoneMatch") is not None:
+                    conditions.check_write(request, storage.current(db, bucket_name, key))
+                # the configurations a PUT consults, read at once; the notification one is
                 # read here, in the same transaction: most buckets have none, and notify()
                 # would open a transaction of its own to find that out
-                notifying = storage.config(db, bucket_name, "notification") is not None
+                conf = storage.configs(db, bucket_name, _PUT_CONFIGS)
+                fields = self._body_fields(ctx, db, bucket, request, received, meta, tags, conf)
+                version_id = write_version(db, bucket, key, fields, ctx.now())
+                expiration = expiration_of(db, bucket_name, key, received.size, tags, ctx.now(),
+                                           config=conf["lifecycle"])
+                notifying = conf["notification"] is not None
         except BaseException:
             ctx.store.blobs.delete(received.blob)
             raise
@@ -237,17 +244,18 @@ class ObjectOperations:
                f"Checksum{received.algorithm}": received.checksum, "ChecksumType": "FULL_OBJECT"}
         return {k: v for k, v in out.items() if v is not None}
 
-    def _body_fields(self, ctx, db, bucket, request, received, meta, tags, encryption) -> dict:
-        from haneul.services.s3.acls import acl_from_request, ownership
+    def _body_fields(self, ctx, db, bucket, request, received, meta, tags, conf: dict) -> dict:
+        from haneul.services.s3.acls import acl_from_request, ownership_rule
         acl = None
-        rule = ownership(db, bucket["name"])
+        rule = ownership_rule(conf["ownership"])
         if rule != "BucketOwnerEnforced":
             acl = json.dumps(acl_from_request(request, ctx.account, bucket=False, bucket_owner=bucket["account"]))
         owner = bucket["account"] if rule != "ObjectWriter" else ctx.account
         return {"data": json.dumps([[received.blob, received.size]]), "size": received.size,
                 "etag": received.etag, "owner": owner, "storage_class": request.get("StorageClass") or "STANDARD",
-                "headers": json.dumps(object_headers(request, encryption)), "metadata": json.dumps(meta),
-                "tags": json.dumps(tags), "checksum_algorithm": received.algorithm,
+                "headers": json.dumps(object_headers(request, conf["encryption"])),
+                "metadata": json.dumps(meta) if meta else "{}", "tags": json.dumps(tags) if tags else "{}",
+                "checksum_algorithm": received.algorithm,
                 "checksum": received.checksum, "checksum_type": "FULL_OBJECT" if received.checksum else None,
                 "acl": acl, **lock_fields(db, bucket, request, ctx.now())}
 
@@ -366,9 +374,12 @@ class ObjectOperations:
                                                        for e in errors] or None}
 
 
-def expiration_of(db, bucket: str, key: str, size: int, tags: dict | None, modified: float, row=None) -> str | None:
-    """x-amz-expiration for the current version of `key`, when a lifecycle rule expires it."""
-    config = storage.config(db, bucket, "lifecycle")
+def expiration_of(db, bucket: str, key: str, size: int, tags: dict | None, modified: float, row=None,
+                  config: dict | None = ...) -> str | None:
+    """x-amz-expiration for the current version of `key`, when a lifecycle rule expires it
+    (`config`: the bucket's lifecycle configuration, when the caller has read it)."""
+    if config is ...:
+        config = storage.config(db, bucket, "lifecycle")
     if not config:
         return None
     from haneul.services.s3.lifecycle import expiration_header

@@ -84,6 +84,15 @@ def config(db, bucket: str, kind: str, id: str = ""):
     return json.loads(row[0]) if row else None
 
 
+def configs(db, bucket: str, kinds: tuple[str, ...]) -> dict:
+    """{kind: configuration or None} of several kinds at once (one query, not one each)."""
+    rows = db.execute(f"SELECT kind, value FROM s3_bucket_config WHERE bucket=? AND id='' AND kind IN "
+                      f"({','.join('?' * len(kinds))})", (bucket, *kinds)).fetchall()
+    out = dict.fromkeys(kinds)
+    out.update((kind, json.loads(value)) for kind, value in rows)
+    return out
+
+
 def set_config(db, bucket: str, kind: str, value, id: str = "") -> None:
     db.execute("INSERT INTO s3_bucket_config(bucket, kind, id, value) VALUES(?,?,?,?) "
                "ON CONFLICT(bucket, kind, id) DO UPDATE SET value=excluded.value",
