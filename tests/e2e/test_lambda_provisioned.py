@@ -12,6 +12,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+from haneul.testing import wait_until
 from tests.e2e.lambda_fixtures.harness import ROLE, zip_files
 
 APP = zip_files({"app.py": "import os\ndef handler(e, c):\n"
@@ -105,6 +106,42 @@ def test_alias_provisioning_follows_the_alias(aws_client, aws_account):
     out, log = _invoke(lam, "aliased", "live")
     assert out["type"] == "provisioned-concurrency" and "Init Duration" not in log and out["pid"] != old_pid
     assert not _alive(old_pid)                   # the old version's environment was released
+
+
+def test_weighted_alias_provisions_both_versions_in_proportion(aws_client, aws_account):
+    """AWS allocates an alias's provisioned concurrency to both versions it routes to, in
+    proportion to their weights: either version's share of invocations starts warm."""
+    lam = aws_client("lambda")
+    first = _function(lam, aws_account, "weighted")
+    lam.update_function_configuration(FunctionName="weighted", Description="v2")
+    for _ in range(100):
+        if lam.get_function_configuration(FunctionName="weighted")["LastUpdateStatus"] == "Successful":
+            break
+        time.sleep(0.05)
+    second = lam.publish_version(FunctionName="weighted")["Version"]
+    lam.create_alias(FunctionName="weighted", Name="canary", FunctionVersion=first,
+                     RoutingConfig={"AdditionalVersionWeights": {second: 0.5}})
+    lam.put_provisioned_concurrency_config(FunctionName="weighted", Qualifier="canary",
+                                           ProvisionedConcurrentExecutions=2)
+    got = _ready(lam, "weighted", "canary")
+    assert got["Status"] == "READY" and got["AllocatedProvisionedConcurrentExecutions"] == 2
+    seen = {}
+    for _ in range(24):                 # both versions drawn (a miss has odds 2 in 2**24)
+        resp = lam.invoke(FunctionName="weighted", Qualifier="canary", LogType="Tail")
+        out = json.loads(resp["Payload"].read())
+        assert out["type"] == "provisioned-concurrency"
+        assert "Init Duration" not in base64.b64decode(resp["LogResult"]).decode()
+        seen[resp["ExecutedVersion"]] = out["pid"]
+    assert set(seen) == {first, second} and len(set(seen.values())) == 2
+
+    # all the weight back on the first version: both environments move to it
+    lam.update_alias(FunctionName="weighted", Name="canary", RoutingConfig={"AdditionalVersionWeights": {}})
+    wait_until(lambda: not _alive(seen[second]), timeout=10, interval=0.02)
+    got = _ready(lam, "weighted", "canary")
+    assert got["Status"] == "READY" and got["AllocatedProvisionedConcurrentExecutions"] == 2
+    for _ in range(3):
+        out, log = _invoke(lam, "weighted", "canary")
+        assert out["type"] == "provisioned-concurrency" and "Init Duration" not in log
 
 
 def test_failed_init_reports_failed_with_the_reason(aws_client, aws_account):

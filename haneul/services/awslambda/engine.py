@@ -66,14 +66,21 @@ class FunctionSpec:
 
 @dataclass
 class Provision:
-    """Provisioned concurrency of one qualifier (a version or an alias): `requested`
-    environments of `spec`, started ahead of any invocation and kept while configured."""
+    """Provisioned concurrency of one qualifier (a version or an alias) on one version:
+    `requested` environments of `spec`, started ahead of any invocation and kept while
+    configured.  An alias with weighted routing has one per version it routes to."""
     spec: FunctionSpec
+    qualifier: str
     requested: int
     envs: list = field(default_factory=list)       # initialised, not yet dead
     status: str = "IN_PROGRESS"                     # IN_PROGRESS | READY | FAILED
     reason: str = ""
     task: asyncio.Task | None = None
+
+    @property
+    def key(self) -> tuple:
+        """(account, region, name, qualifier, version): its place in Engine.provisions."""
+        return (*self.spec.key[:3], self.qualifier, self.spec.version)
 
 
 def engine_for(app, store=None) -> "Engine":
@@ -103,7 +110,7 @@ class Engine:
         self.pollers: dict[str, asyncio.Task] = {}      # event source mapping UUID -> task
         self.queue_task: asyncio.Task | None = None
         self.queue_wake: asyncio.Event | None = None
-        # (account, region, name, qualifier) -> Provision
+        # (account, region, name, qualifier, version) -> Provision
         self.provisions: dict[tuple, Provision] = {}
 
     # -- concurrency -------------------------------------------------------------------------
@@ -213,7 +220,7 @@ class Engine:
         self.revisions[vkey] = spec.revision
         pool = self.pools.get(spec.key)
         if pool:
-            for label in ((qualifier, None) if qualifier and (*vkey[:3], qualifier) in self.provisions
+            for label in ((qualifier, None) if qualifier and (*vkey[:3], qualifier, vkey[3]) in self.provisions
                           else (None,)):
                 for env in reversed(pool):            # the most recently used is the warmest
                     if env.state == "idle" and env.provisioned == label and env.proc \
@@ -252,8 +259,12 @@ class Engine:
                     b'bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"}', "Runtime.InvalidEntrypoint",
                     status="crash")
             failed = await env.start(init_timeout=max(10.0, float(spec.timeout)))
-            if failed is None and provisioned is None:
-                env.state = "busy"
+            if failed is None:
+                # a process that dies between invocations is let go at once (a provisioned
+                # one is replaced); one that dies during an invocation is run()'s to report
+                env.exited.add_done_callback(lambda _task, env=env: self._exited(env))
+                if provisioned is None:
+                    env.state = "busy"
             return env, failed
         except BaseException:
             if env is not None:
@@ -355,6 +366,10 @@ class Engine:
         idle = [e for pool in self.pools.values() for e in pool if e.state == "idle" and e.provisioned is None]
         return min(idle, key=lambda e: e.last_used) if idle else None
 
+    def _exited(self, env: Environment) -> None:
+        if env.state == "idle":
+            self._retire(env)
+
     def _retire(self, env: Environment) -> None:
         env.stop()
         self._forget(env)
@@ -368,11 +383,11 @@ class Engine:
                 del self.pools[env.key]
         env.remove_files()
         if env.provisioned is not None:         # a crash or a timeout: AWS replaces it
-            prov = self.provisions.get((*env.key[:3], env.provisioned))
+            prov = self.provisions.get((*env.key[:3], env.provisioned, env.key[3]))
             if prov is not None and env in prov.envs:
                 prov.envs.remove(env)
                 if prov.status != "FAILED" and (prov.task is None or prov.task.done()):
-                    prov.task = self.spawn_task(self._fill(prov, env.provisioned))
+                    prov.task = self.spawn_task(self._fill(prov))
 
     def stop_function(self, account: str, region: str, name: str, version: str | None = None) -> None:
         """Retire the idle environments of a function (or one version); busy ones finish first."""
@@ -389,8 +404,8 @@ class Engine:
     # -- provisioned concurrency -------------------------------------------------------------
     def provision(self, spec: FunctionSpec, qualifier: str, requested: int) -> Provision:
         """Keep `requested` initialised environments of `spec` for `qualifier`: start the
-        missing ones in the background, stop the surplus (or those of another version)."""
-        key = (spec.account, spec.region, spec.name, qualifier)
+        missing ones in the background, stop the surplus (or those of another revision)."""
+        key = (spec.account, spec.region, spec.name, qualifier, spec.version)
         prov = self.provisions.get(key)
         if prov is not None and prov.spec.key == spec.key and prov.requested == requested \
                 and prov.status != "FAILED":
@@ -398,19 +413,20 @@ class Engine:
         if prov is None or prov.spec.key != spec.key:
             if prov is not None:
                 self._release(prov)
-            prov = self.provisions[key] = Provision(spec, requested)
+            prov = self.provisions[key] = Provision(spec, qualifier, requested)
         prov.requested, prov.status, prov.reason = requested, "IN_PROGRESS", ""
         for env in [e for e in prov.envs if e.state == "idle"][:max(0, len(prov.envs) - requested)]:
             prov.envs.remove(env)
             self._retire(env)
         if prov.task is None or prov.task.done():
-            prov.task = self.spawn_task(self._fill(prov, qualifier))
+            prov.task = self.spawn_task(self._fill(prov))
         return prov
 
-    async def _fill(self, prov: Provision, qualifier: str) -> None:
+    async def _fill(self, prov: Provision) -> None:
         """Start environments until the provision has as many as requested.  An init
         failure marks it FAILED with the runtime's error as the reason, as AWS does."""
-        while self.provisions.get((*prov.spec.key[:3], qualifier)) is prov and len(prov.envs) < prov.requested:
+        qualifier = prov.qualifier
+        while self.provisions.get(prov.key) is prov and len(prov.envs) < prov.requested:
             env, failed = await self._spawn(prov.spec, provisioned=qualifier)
             if failed is not None:
                 if env is not None:
@@ -418,7 +434,7 @@ class Engine:
                 prov.status = "FAILED"
                 prov.reason = "FUNCTION_ERROR_INIT_FAILURE: " + failed.payload.decode("utf-8", "replace")[:900]
                 return
-            if self.provisions.get((*prov.spec.key[:3], qualifier)) is not prov:     # deleted meanwhile
+            if self.provisions.get(prov.key) is not prov:     # deleted meanwhile
                 self._retire(env)
                 return
             env.read_log()                    # the init phase's output is not an invocation's log
@@ -426,10 +442,12 @@ class Engine:
         if len(prov.envs) >= prov.requested:
             prov.status = "READY"
 
-    def unprovision(self, account: str, region: str, name: str, qualifier: str | None = None) -> None:
-        """Release the provisioned environments of a qualifier (or of every qualifier)."""
+    def unprovision(self, account: str, region: str, name: str, qualifier: str | None = None,
+                    version: str | None = None) -> None:
+        """Release the provisioned environments of a qualifier (or of every qualifier), on
+        one version or on all those it routes to."""
         for key, prov in list(self.provisions.items()):
-            if key[:3] == (account, region, name) and qualifier in (None, key[3]):
+            if key[:3] == (account, region, name) and qualifier in (None, key[3]) and version in (None, key[4]):
                 del self.provisions[key]
                 self._release(prov)
 
@@ -442,8 +460,9 @@ class Engine:
                 self._retire(env)
         prov.envs.clear()
 
-    def provisioned(self, account: str, region: str, name: str, qualifier: str) -> Provision | None:
-        return self.provisions.get((account, region, name, qualifier))
+    def provisioned(self, account: str, region: str, name: str, qualifier: str) -> list[Provision]:
+        """The provisions of a qualifier: one per version it routes to."""
+        return [p for k, p in self.provisions.items() if k[:4] == (account, region, name, qualifier)]
 
     def _start_reaper(self) -> None:
         if self.reaper is None or self.reaper.done():

@@ -14,10 +14,12 @@ with the init error as StatusReason when one cannot start).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 
 from haneul.errors import AwsError
-from haneul.services.awslambda import records
+from haneul.services.awslambda import names, records
 
 log = logging.getLogger("haneul.lambda")
 
@@ -44,21 +46,37 @@ def reconcile(app, store, account: str, region: str, name: str) -> None:
     from haneul.services.awslambda.engine import engine_for
     from haneul.services.awslambda.invoking import spec_for, system_context
     engine = engine_for(app, store)
-    wanted = {}
+    wanted = {}                     # (qualifier, version) -> (spec, environments)
     with store.transaction() as db:
         rows = db.execute("SELECT * FROM lambda_provisioned WHERE account=? AND region=? AND name=?",
                           (account, region, name)).fetchall()
         for row in rows:
             ctx = system_context(app, store, account, region, row["endpoint"] or _endpoint(app))
             try:
-                config, code, _ = records.resolve(db, ctx, name, row["qualifier"])
+                for version, count in split(db, ctx, name, row["qualifier"], row["requested"]):
+                    config, code, _ = records.resolve(db, ctx, name, version)
+                    wanted[(row["qualifier"], version)] = (spec_for(ctx, config, code), count)
             except AwsError:
                 continue
-            wanted[row["qualifier"]] = (spec_for(ctx, config, code), row["requested"])
-    for key in [k for k in engine.provisions if k[:3] == (account, region, name) and k[3] not in wanted]:
-        engine.unprovision(account, region, name, key[3])
-    for qualifier, (spec, requested) in wanted.items():
+    for key in [k for k in engine.provisions if k[:3] == (account, region, name) and k[3:] not in wanted]:
+        engine.unprovision(account, region, name, key[3], key[4])
+    for (qualifier, _), (spec, requested) in wanted.items():
         engine.provision(spec, qualifier, requested)
+
+
+def split(db, ctx, name: str, qualifier: str, requested: int) -> list[tuple[str, int]]:
+    """[(version, environments)] a qualifier's provisioned concurrency is allocated as: an
+    alias with weighted routing shares it between its versions in proportion to their
+    weights, as AWS allocates it (the additional version's share rounded half up)."""
+    if names.check_qualifier(qualifier) != "alias":
+        return [(qualifier, requested)]
+    row = records.alias_row(db, ctx, name, qualifier)
+    if row is None:
+        raise names.not_found(ctx.account, ctx.region, name, qualifier)
+    weights = (json.loads(row["routing"]).get("AdditionalVersionWeights") or {}) if row["routing"] else {}
+    shares = {version: min(requested, math.floor(requested * weight + 0.5)) for version, weight in weights.items()}
+    shares[row["version"]] = requested - sum(shares.values())
+    return [(version, count) for version, count in shares.items() if count > 0]
 
 
 def _endpoint(app) -> str:
@@ -79,15 +97,27 @@ def figures(ctx, name: str, qualifier: str, requested: int) -> dict:
     """Status, StatusReason and the allocated/available counts AWS reports."""
     from haneul.services.awslambda.engine import _engines
     engine = _engines.get(ctx.app if ctx.app is not None else ctx.store)
-    prov = engine.provisioned(ctx.account, ctx.region, name, qualifier) if engine is not None else None
-    if prov is None or prov.requested != requested:
+    provs = engine.provisioned(ctx.account, ctx.region, name, qualifier) if engine is not None else []
+    return summary(provs, requested)
+
+
+def summary(provs: list, requested: int) -> dict:
+    """The figures of a qualifier's provisions (one per version it routes to).  Allocated
+    counts the environments started; once READY an environment that crashed or timed out
+    stays allocated while its replacement starts (Status stays READY, as AWS recycles
+    environments without reallocating), and only Available dips until it is back."""
+    if not provs or sum(p.requested for p in provs) != requested:
         return {"AllocatedProvisionedConcurrentExecutions": 0, "AvailableProvisionedConcurrentExecutions": 0,
                 "Status": "IN_PROGRESS"}
-    ready = sum(1 for env in prov.envs if env.state != "dead")
-    out = {"AllocatedProvisionedConcurrentExecutions": ready, "AvailableProvisionedConcurrentExecutions": ready,
-           "Status": prov.status}
-    if prov.status == "FAILED":
-        out["StatusReason"] = prov.reason
+    available = sum(1 for p in provs for env in p.envs if env.state != "dead")
+    allocated = sum(p.requested if p.status == "READY" else sum(1 for e in p.envs if e.state != "dead")
+                    for p in provs)
+    failed = [p for p in provs if p.status == "FAILED"]
+    status = "FAILED" if failed else "READY" if all(p.status == "READY" for p in provs) else "IN_PROGRESS"
+    out = {"AllocatedProvisionedConcurrentExecutions": allocated, "AvailableProvisionedConcurrentExecutions": available,
+           "Status": status}
+    if failed:
+        out["StatusReason"] = failed[0].reason
     return out
 
 

@@ -142,8 +142,8 @@ class VersionOps:
                        "account=? AND region=? AND name=? AND alias=?",
                        (version, request.get("Description", row["description"]), routing, records.revision(),
                         ctx.account, ctx.region, name, row["alias"]))
-        if version != row["version"]:
-            provisioning.schedule(ctx, name)        # its provisioned environments follow it
+        if version != row["version"] or routing != row["routing"]:
+            provisioning.schedule(ctx, name)        # its provisioned environments follow it (and its weights)
         return self._alias_answer(ctx, name, records.alias_row(ctx.db, ctx, name, row["alias"]))
 
     def delete_alias(self, ctx, request: dict) -> dict:

@@ -292,3 +292,38 @@ def test_provisioning_that_cannot_initialise_fails_with_the_reason():
             await engine.close()
             store.close()
     asyncio.run(scenario())
+
+
+def test_a_provisioned_environment_that_dies_idle_is_replaced_and_stays_allocated_meanwhile():
+    from haneul.services.awslambda.provisioning import summary
+
+    async def scenario():
+        store = Store(None)
+        engine = Engine(None, store)
+        spec = _spec(store)
+        spec.version = "1"
+        try:
+            prov = engine.provision(spec, "live", 2)
+            assert summary([prov], 2)["Status"] == "IN_PROGRESS"
+            await prov.task
+            assert summary([prov], 2) == {"AllocatedProvisionedConcurrentExecutions": 2,
+                                          "AvailableProvisionedConcurrentExecutions": 2, "Status": "READY"}
+            victim = prov.envs[0]
+            os.kill(victim.proc.pid, 9)               # dies between invocations
+            for _ in range(200):
+                if victim not in prov.envs:
+                    break
+                await asyncio.sleep(0.005)
+            # let go at once; while its replacement starts the config stays READY and allocated
+            assert victim not in prov.envs and victim.state == "dead"
+            assert summary([prov], 2) == {"AllocatedProvisionedConcurrentExecutions": 2,
+                                          "AvailableProvisionedConcurrentExecutions": 1, "Status": "READY"}
+            await prov.task
+            assert len(prov.envs) == 2 and victim.proc.pid not in {e.proc.pid for e in prov.envs}
+            assert summary([prov], 2)["AvailableProvisionedConcurrentExecutions"] == 2
+            out = await engine.invoke(spec, _inv({}), None, 0, "live")
+            assert out.error_type is None and out.init_ms is None
+        finally:
+            await engine.close()
+            store.close()
+    asyncio.run(scenario())
