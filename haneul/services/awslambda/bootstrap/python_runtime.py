@@ -125,11 +125,10 @@ class Client:
         lines = head.split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         headers = {}
-        for line in lines[1:]:
-            k, sep, v = line.partition(":")
-            if sep:
-                headers[k.strip().lower()] = v.strip()
-        if headers.get("transfer-encoding", "").lower() == "chunked":
+        for line in lines[1:]:         # a name has no spaces around it; the value may
+            k, _, v = line.partition(":")
+            headers[k.lower()] = v.strip()
+        if "transfer-encoding" in headers and headers["transfer-encoding"].lower() == "chunked":
             parts = []
             while True:
                 size = int(self._read_line().split(b";")[0].strip() or b"0", 16)
@@ -142,7 +141,7 @@ class Client:
             body = b"".join(parts)
         else:
             body = self._read_exactly(int(headers.get("content-length") or 0))
-        if headers.get("connection", "").lower() == "close":
+        if "connection" in headers and headers["connection"].lower() == "close":
             self.close()
         return Response(status, headers), body
 
@@ -250,13 +249,14 @@ def main():
         sys.exit(1)
     resp, body = client.request("GET", "/invocation/next")
     while True:
-        request_id = resp.getheader("Lambda-Runtime-Aws-Request-Id")
+        got = resp.headers.get
+        request_id = got("lambda-runtime-aws-request-id")
         RequestIdFilter.request_id = request_id
-        os.environ["_X_AMZN_TRACE_ID"] = resp.getheader("Lambda-Runtime-Trace-Id") or ""
-        client_context = resp.getheader("Lambda-Runtime-Client-Context")
-        identity = resp.getheader("Lambda-Runtime-Cognito-Identity")
-        context = LambdaContext(request_id, int(resp.getheader("Lambda-Runtime-Deadline-Ms") or 0),
-                                resp.getheader("Lambda-Runtime-Invoked-Function-Arn"),
+        os.environ["_X_AMZN_TRACE_ID"] = got("lambda-runtime-trace-id") or ""
+        client_context = got("lambda-runtime-client-context")
+        identity = got("lambda-runtime-cognito-identity")
+        context = LambdaContext(request_id, int(got("lambda-runtime-deadline-ms") or 0),
+                                got("lambda-runtime-invoked-function-arn"),
                                 json.loads(client_context) if client_context else None,
                                 json.loads(identity) if identity else None)
         try:
