@@ -4,6 +4,7 @@
 "use strict";
 
 const http = require("http");
+const net = require("net");
 const path = require("path");
 const fs = require("fs");
 const url = require("url");
@@ -74,21 +75,78 @@ async function runStreaming(fn, event, context, id) {
   return stream.finished;
 }
 
-function request(method, p, body, headers) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(body);
-    const h = Object.assign({}, headers || {});
-    if (data) h["Content-Length"] = data.length;
-    const req = http.request({ host: HOST, port: PORT, method, path: PREFIX + p, agent, headers: h }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ headers: res.headers, status: res.statusCode, body: Buffer.concat(chunks) }));
+// The Runtime API on one kept-alive socket with no delay, read directly (its answers are
+// small, with Content-Length).  A /response or /error is written with the next /next
+// pipelined behind it: the server answers both in one write when the next event arrives,
+// so an invocation costs one write and one wake-up each way.  (Node's http client waits
+// for each answer before sending the next request, and writes a request in two parts.)
+class Client {
+  constructor() {
+    this.sock = null;
+    this.buf = Buffer.alloc(0);
+    this.waiters = [];
+  }
+
+  connect() {
+    const sock = net.connect({ host: HOST, port: Number(PORT) });
+    sock.setNoDelay(true);
+    sock.on("data", (data) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
+      this.drain();
     });
-    req.on("error", reject);
-    if (data) req.write(data);
-    req.end();
-  });
+    const fail = (err) => {
+      if (this.sock === sock) this.sock = null;
+      this.buf = Buffer.alloc(0);
+      const waiters = this.waiters.splice(0);
+      for (const w of waiters) w.reject(err || new Error("the Runtime API closed the connection"));
+    };
+    sock.on("error", fail);
+    sock.on("close", () => fail());
+    this.sock = sock;
+  }
+
+  drain() {
+    while (this.waiters.length) {
+      const end = this.buf.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const lines = this.buf.toString("latin1", 0, end).split("\r\n");
+      const headers = {};
+      for (let i = 1; i < lines.length; i++) {
+        const colon = lines[i].indexOf(":");
+        if (colon > 0) headers[lines[i].slice(0, colon).toLowerCase()] = lines[i].slice(colon + 1).trim();
+      }
+      const length = Number(headers["content-length"] || 0);
+      if (this.buf.length < end + 4 + length) return;
+      const body = this.buf.subarray(end + 4, end + 4 + length);
+      this.buf = this.buf.subarray(end + 4 + length);
+      const close = (headers.connection || "").toLowerCase() === "close";
+      this.waiters.shift().resolve({ status: Number(lines[0].split(" ")[1]), headers, body });
+      if (close && this.sock) { this.sock.destroy(); this.sock = null; }
+    }
+  }
+
+  // the answer to `method p`, or with thenNext the next event's (after the first answer)
+  request(method, p, body, headers, thenNext) {
+    const data = body === undefined ? null : Buffer.from(body);
+    let head = `${method} ${PREFIX}${p} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\n`;
+    for (const [k, v] of Object.entries(headers || {})) head += `${k}: ${v}\r\n`;
+    if (data) head += `Content-Length: ${data.length}\r\n`;
+    const parts = [Buffer.from(head + "\r\n", "latin1")];
+    if (data) parts.push(data);
+    if (thenNext) parts.push(NEXT);
+    const out = Buffer.concat(parts);
+    if (!this.sock) this.connect();
+    const answers = [];
+    for (let i = 0; i < (thenNext ? 2 : 1); i++) {
+      answers.push(new Promise((resolve, reject) => this.waiters.push({ resolve, reject })));
+    }
+    this.sock.write(out);
+    return Promise.all(answers).then((got) => got[got.length - 1]);
+  }
 }
+
+const NEXT = Buffer.from(`GET ${PREFIX}/invocation/next HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\n\r\n`, "latin1");
+const client = new Client();
 
 function errorDoc(err, type) {
   if (!(err instanceof Error)) {
@@ -187,11 +245,11 @@ async function main() {
   } catch (e) {
     const doc = errorDoc(e);
     process.stdout.write(`${new Date().toISOString()}\tundefined\tERROR\t${JSON.stringify(doc)}\n`);
-    await request("POST", "/init/error", JSON.stringify(doc), { "Lambda-Runtime-Function-Error-Type": doc.errorType });
+    await client.request("POST", "/init/error", JSON.stringify(doc), { "Lambda-Runtime-Function-Error-Type": doc.errorType });
     process.exit(1);
   }
+  let next = await client.request("GET", "/invocation/next");
   for (;;) {
-    const next = await request("GET", "/invocation/next");
     const h = next.headers;
     const id = h["lambda-runtime-aws-request-id"];
     process.env.__HANEUL_REQUEST_ID = id;
@@ -214,18 +272,21 @@ async function main() {
     if (fn[STREAMING] === "response") {
       event = next.body.length ? JSON.parse(next.body.toString("utf8")) : null;
       await runStreaming(fn, event, context, id);
+      next = await client.request("GET", "/invocation/next");
       continue;
     }
+    let post;
     try {
       event = next.body.length ? JSON.parse(next.body.toString("utf8")) : null;
       const result = await invokeHandler(fn, event, context);
       const body = result === undefined ? "null" : JSON.stringify(result);
-      await request("POST", `/invocation/${id}/response`, body === undefined ? "null" : body);
+      post = [`/invocation/${id}/response`, body === undefined ? "null" : body, {}];
     } catch (e) {
       const doc = errorDoc(e);
       process.stdout.write(`${new Date().toISOString()}\t${id}\tERROR\tInvoke Error \t${JSON.stringify(doc)}\n`);
-      await request("POST", `/invocation/${id}/error`, JSON.stringify(doc), { "Lambda-Runtime-Function-Error-Type": doc.errorType });
+      post = [`/invocation/${id}/error`, JSON.stringify(doc), { "Lambda-Runtime-Function-Error-Type": doc.errorType }];
     }
+    next = await client.request("POST", post[0], post[1], post[2], true);
   }
 }
 
