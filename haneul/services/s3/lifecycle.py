@@ -255,9 +255,14 @@ def clean_temp_files(store, now: float | None = None, age: float = TMP_AGE) -> i
         entries = list(os.scandir(folder))
     except OSError:
         return 0
+    for sub in [e for e in entries if e.is_dir(follow_symlinks=False)]:
+        try:
+            entries.extend(os.scandir(sub.path))       # writer.py's pool folders
+        except OSError:
+            continue
     for entry in entries:
         try:
-            if entry.is_file() and now - entry.stat().st_mtime > age:
+            if entry.is_file(follow_symlinks=False) and now - entry.stat().st_mtime > age:
                 os.unlink(entry.path)
                 removed += 1
         except OSError:

@@ -151,6 +151,7 @@ class TempPool:
         self.want = self.FEWEST
         self.taken = 0
         self.first = True
+        self.batches = 0
 
     def take(self) -> tuple:
         """(path, file open for writing) of a new empty temp file."""
@@ -188,7 +189,13 @@ class TempPool:
 
     def _refill(self, count: int, stale: list) -> None:
         _remove(stale)
-        self.ready.extend(_make(self.folder, count))
+        # batches alternate between two sub-folders: creating a file holds its folder's lock
+        # (ext4 may scan long for a free inode), and the loop renames the previous batch's
+        # files out of the other one meanwhile
+        self.batches += 1
+        folder = os.path.join(self.folder, f"pool{self.batches % 2}")
+        os.makedirs(folder, exist_ok=True)
+        self.ready.extend(_make(folder, count))
 
     def drop(self) -> None:
         """Close and remove the waiting files (at exit, or when the loop is gone)."""

@@ -114,12 +114,15 @@ def test_locked_objects_survive():
 def test_temp_files_cleaned_and_background_task_runs(monkeypatch):
     h = _h(rules=[{"ID": "all", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}])
     tmp = os.path.join(h.store.blobs.root, "tmp")
+    os.makedirs(os.path.join(tmp, "pool0"), exist_ok=True)
     old, fresh = os.path.join(tmp, "old.part"), os.path.join(tmp, "fresh.part")
-    for p in (old, fresh):
+    old_pooled = os.path.join(tmp, "pool0", "abc.0")        # a pool's file a crash left
+    for p in (old, fresh, old_pooled):
         open(p, "wb").close()
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
-    assert lifecycle.clean_temp_files(h.store) == 1
-    assert not os.path.exists(old) and os.path.exists(fresh)
+    for p in (old, old_pooled):
+        os.utime(p, (time.time() - 7200, time.time() - 7200))
+    assert lifecycle.clean_temp_files(h.store) == 2
+    assert not os.path.exists(old) and not os.path.exists(old_pooled) and os.path.exists(fresh)
     os.unlink(fresh)
 
     import haneul.services.s3 as s3pkg

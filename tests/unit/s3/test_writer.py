@@ -38,7 +38,39 @@ def test_concurrent_writers_share_a_batch_and_every_folder_is_synced(tmp_path, m
     synced_dirs = {p for kind, p in calls if kind == "dir"}
     assert {os.path.dirname(blobs.path(b)) for b in ids} <= synced_dirs
     assert len([c for c in calls if c[0] == "data"]) == 20
-    assert os.listdir(os.path.join(str(tmp_path), "tmp")) == []
+    assert [f for _, _, files in os.walk(os.path.join(str(tmp_path), "tmp")) for f in files] == []
+
+
+def test_temp_files_come_from_a_pool_made_ahead_and_stale_ones_are_dropped(tmp_path, monkeypatch):
+    folder = str(tmp_path)
+    pool = writer.TempPool(folder)
+
+    async def main():
+        first = pool.take()                   # made at once: nothing waits for a one-off writer
+        assert not pool.ready and not pool.filling
+        second = pool.take()                  # a second asks for a batch, made in a thread
+        assert pool.filling
+        while pool.filling:
+            await asyncio.sleep(0.01)
+        assert len(pool.ready) >= writer.TempPool.FEWEST - 1
+        third = pool.take()
+        assert third[0].startswith(os.path.join(folder, "pool"))
+        monkeypatch.setattr(writer.TempPool, "STALE", -1.0)      # every waiting file now stale
+        waiting = [path for _, path, _ in pool.ready]
+        fourth = pool.take()
+        while pool.filling:
+            await asyncio.sleep(0.01)
+        assert fourth[0] not in waiting and not any(os.path.exists(p) for p in waiting)
+        return [first, second, third, fourth]
+    taken = asyncio.run(main())
+    assert len({path for path, _ in taken}) == 4
+    for path, file in taken:
+        file.write(b"x")
+        file.close()
+        assert os.path.getsize(path) == 1
+    pool.drop()
+    assert sorted(f for _, _, files in os.walk(folder) for f in files) == sorted(
+        os.path.basename(p) for p, _ in taken)
 
 
 def test_large_bodies_are_written_from_threads_and_abort_leaves_nothing(tmp_path):
@@ -58,7 +90,8 @@ def test_large_bodies_are_written_from_threads_and_abort_leaves_nothing(tmp_path
         return w.blob_id, gone
     blob_id, gone = asyncio.run(main())
     assert os.path.getsize(blobs.path(blob_id)) == 3 * writer.FLUSH + 4
-    assert not os.path.exists(gone.tmp) and os.listdir(os.path.join(str(tmp_path), "tmp")) == []
+    assert not os.path.exists(gone.tmp)
+    assert [f for _, _, files in os.walk(os.path.join(str(tmp_path), "tmp")) for f in files] == []
 
 
 def test_a_failed_sync_fails_the_writers(tmp_path, monkeypatch):
