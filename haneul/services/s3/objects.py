@@ -146,11 +146,15 @@ def check_lock(row, request: dict, now: float) -> None:
             raise AwsError("AccessDenied", "Access Denied because object protected by object lock.", status=403)
 
 
+def _json_map(text: str) -> dict:
+    return json.loads(text) if text != "{}" else {}       # most objects have no metadata or tags
+
+
 def describe(row, bucket, request: dict, head: bool) -> dict:
     """Response members describing a stored version (GetObject/HeadObject)."""
     headers = json.loads(row["headers"])
     out = {"ETag": row["etag"], "LastModified": from_epoch(int(row["modified"])), "AcceptRanges": "bytes",
-           "Metadata": json.loads(row["metadata"]) or None}
+           "Metadata": _json_map(row["metadata"]) or None}
     for k in HEADER_FIELDS:
         if headers.get(k) is not None:
             out[k] = from_epoch(headers[k]) if k == "Expires" else headers[k]
@@ -158,7 +162,7 @@ def describe(row, bucket, request: dict, head: bool) -> dict:
         out["VersionId"] = row["version_id"]
     if row["storage_class"] != "STANDARD":
         out["StorageClass"] = row["storage_class"]
-    tags = json.loads(row["tags"])
+    tags = _json_map(row["tags"])
     if tags and not head:
         out["TagCount"] = len(tags)
     if row["lock_mode"]:
