@@ -182,3 +182,21 @@ def test_name_only_paths_walk_dicts_and_name_the_missing_step():
         with pytest.raises(PathNotFound) as e:
             compile_path("$.a.b").find(root)
         assert e.value.normalized == normalized
+
+
+def test_compiled_templates_give_fresh_values_and_the_same_errors():
+    from haneul.services.stepfunctions.asl.payload import Scope, template
+    tpl = {"a.$": "$.x", "lit": {"k": [1, {"m.$": "$$.Execution.Id"}]}, "f.$": "States.Format('{}', $.x)",
+           "v.$": "$var.y", "n.$": 5}
+    scope = Scope({"Execution": {"Id": "e1"}}, {"var": {"y": 7}})
+    first = template(tpl, {"x": 1}, scope, "Parameters")
+    second = template(tpl, {"x": 2}, scope, "Parameters")
+    assert first == {"a": 1, "lit": {"k": [1, {"m": "e1"}]}, "f": "1", "v": 7, "n.$": 5}
+    assert second["a"] == 2 and second["f"] == "2"
+    assert first["lit"] is not second["lit"]          # literals are built anew, never shared
+    with pytest.raises(StatesError) as e:
+        template(tpl, {"y": 1}, scope, "Parameters")
+    assert "The JSONPath '$.x' specified for the field 'a.$' could not be found in the input '{\"y\":1}'" \
+        in e.value.cause
+    fresh = {}
+    assert template(fresh, {}, scope, "Parameters") == {} and template(fresh, {}, scope, "P") is not fresh

@@ -92,18 +92,51 @@ def apply_path(path: str | None, data: Any, scope: Scope, kind: str) -> Any:
 
 
 def template(tpl: Any, data: Any, scope: Scope, field: str) -> Any:
-    """A JSONPath payload template (Parameters, ResultSelector, ItemSelector, Assign)."""
+    """A JSONPath payload template (Parameters, ResultSelector, ItemSelector, Assign).
+    A template is compiled once (a machine's definition is parsed once, so its templates are
+    the same objects execution after execution): keys split, each reference's kind decided."""
+    if not isinstance(tpl, (dict, list)):
+        return tpl
+    if not tpl:                  # often a fresh `{}` default: nothing worth keeping
+        return type(tpl)()
+    entry = _TEMPLATES.get(id(tpl))
+    if entry is None:            # the entry holds the template: its id is not reused meanwhile
+        if len(_TEMPLATES) >= 4096:
+            _TEMPLATES.clear()
+        entry = _TEMPLATES[id(tpl)] = (tpl, _compile(tpl))
+    return entry[1](data, scope)
+
+
+_TEMPLATES: dict[int, tuple[Any, Any]] = {}
+
+
+def _compile(tpl: Any):
+    """tpl -> fill(data, scope), building the template's value."""
     if isinstance(tpl, dict):
-        out = {}
-        for key, value in tpl.items():
-            if key.endswith(".$") and isinstance(value, str):
-                out[key[:-2]] = resolve_reference(value, data, scope, key)
-            else:
-                out[key] = template(value, data, scope, field)
-        return out
+        parts = [(key[:-2], _reference(value, key)) if key.endswith(".$") and isinstance(value, str)
+                 else (key, _compile(value)) for key, value in tpl.items()]
+
+        def fill_dict(data, scope):
+            return {name: part(data, scope) for name, part in parts}
+        return fill_dict
     if isinstance(tpl, list):
-        return [template(v, data, scope, field) for v in tpl]
-    return tpl
+        items = [_compile(v) for v in tpl]
+
+        def fill_list(data, scope):
+            return [item(data, scope) for item in items]
+        return fill_list
+    return lambda data, scope: tpl
+
+
+def _reference(ref: str, key: str):
+    """A `.$` value as a function of (data, scope): input and context paths go straight to
+    the path; intrinsics, variables and invalid references take resolve_reference's way."""
+    if not intrinsics.is_intrinsic(ref):
+        if ref == "$" or ref.startswith(("$.", "$[")):
+            return lambda data, scope: _find(ref, data, key, ref)
+        if ref.startswith("$$"):
+            return lambda data, scope: _find(ref, scope.context, key, ref)
+    return lambda data, scope: resolve_reference(ref, data, scope, key)
 
 
 def result_path(path: str | None, state_input: Any, result: Any) -> Any:
