@@ -31,7 +31,6 @@ import atexit
 import collections
 import os
 import time
-import uuid
 import weakref
 
 FLUSH = 1 << 20            # bytes buffered before a write to the temp file (from a thread)
@@ -116,7 +115,7 @@ def new_blob_id() -> str:
     """A blob id whose first two hex digits (the blob's sub-folder) change once a minute:
     writers at the same time share a folder, so one directory sync covers them all, and
     over 256 minutes the files still spread over every folder."""
-    return f"{int(time.time() // 60) % 256:02x}{uuid.uuid4().hex[2:]}"
+    return f"{int(time.time() // 60) % 256:02x}{os.urandom(15).hex()}"
 
 
 _MADE: set[str] = set()    # blob sub-folders known to exist (and to be durable)
@@ -205,7 +204,7 @@ class TempPool:
 
 
 def _make(folder: str, count: int) -> list:
-    prefix = os.path.join(folder, uuid.uuid4().hex[:16])
+    prefix = os.path.join(folder, os.urandom(8).hex())
     return [(time.monotonic(), f"{prefix}.{i}", open(f"{prefix}.{i}", "xb")) for i in range(count)]
 
 
