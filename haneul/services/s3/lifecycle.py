@@ -173,15 +173,9 @@ def _expire_noncurrent(db, name: str, flt: dict, nve: dict, now: float, events: 
     days = nve.get("NoncurrentDays")
     keep = int(nve.get("NewerNoncurrentVersions") or 0)
     done = 0
-    keys = sorted({r["key"] for r in transitions.pages(db, name, flt["prefix"], "latest=0")})
-    for key in keys:
-        versions = db.execute("SELECT * FROM s3_object WHERE bucket=? AND key=? ORDER BY seq DESC",
-                              (name, key)).fetchall()
+    for key, chain in transitions.noncurrent_versions(db, name, flt["prefix"], "latest=0"):
         newer_noncurrent = 0
-        for successor, row in zip(versions, versions[1:]):
-            # row became noncurrent when `successor` was written
-            if row["delete_marker"]:
-                continue
+        for successor, row in chain:
             if not applies(flt, key, row["size"], json.loads(row["tags"])):
                 continue
             newer_noncurrent += 1

@@ -147,6 +147,17 @@ def pages(db, bucket: str, prefix: str, where: str, args: tuple = ()):
         after, last_seq = rows[-1]["key"], rows[-1]["seq"]
 
 
+def noncurrent_versions(db, bucket: str, prefix: str, where: str):
+    """Each key under `prefix` with a row matching `where`, and its noncurrent versions newest
+    first, each paired with the version written after it (when it became noncurrent); delete
+    markers are left out."""
+    for key in sorted({r["key"] for r in pages(db, bucket, prefix, where)}):
+        versions = db.execute("SELECT * FROM s3_object WHERE bucket=? AND key=? ORDER BY seq DESC",
+                              (bucket, key)).fetchall()
+        yield key, [(successor, row) for successor, row in zip(versions, versions[1:])
+                    if not row["delete_marker"]]
+
+
 def _sources(targets: list[str]) -> list[str]:
     return [s for s in RANK if any(allowed(s, t) for t in targets)]
 
@@ -183,14 +194,9 @@ def apply(db, bucket, rules: list[dict], config: dict | None, now: float, events
 def _noncurrent(db, name: str, flt: dict, noncurrent: list[dict], default: str, now: float, events: list) -> int:
     from haneul.services.s3.lifecycle import _midnight_after, applies
     moved = 0
-    keys = sorted({r["key"] for r in pages(db, name, flt["prefix"], "latest=0 AND delete_marker=0", ())})
-    for key in keys:
-        versions = db.execute("SELECT * FROM s3_object WHERE bucket=? AND key=? ORDER BY seq DESC",
-                              (name, key)).fetchall()
+    for key, chain in noncurrent_versions(db, name, flt["prefix"], "latest=0 AND delete_marker=0"):
         newer = 0
-        for successor, row in zip(versions, versions[1:]):
-            if row["delete_marker"]:
-                continue
+        for successor, row in chain:
             newer += 1
             # a step applies once the version has more than NewerNoncurrentVersions newer noncurrent ones
             due = [(t["StorageClass"], _midnight_after(successor["modified"] + int(t["NoncurrentDays"]) * DAY)
