@@ -3,6 +3,8 @@
 A requestUri such as "/{Bucket}/{Key+}?uploads" becomes a regular expression for the
 path plus the literal query keys that must be present.  When several routes match, the
 most specific wins: more literal query keys, then longer literal path, then no greedy label.
+A request only tries the routes that can fit it: those whose first path segment is a label
+or the request's own, and whose literal query keys the request carries (`candidates`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ _LABEL = re.compile(r"\{([^}]+)\}")
 
 
 class Route:
-    __slots__ = ("op", "method", "regex", "labels", "query", "score", "needs")
+    __slots__ = ("op", "method", "regex", "labels", "query", "score", "needs", "segment")
 
     def __init__(self, op: Operation):
         self.op = op
@@ -40,6 +42,10 @@ class Route:
         self.query = parse_qsl(query, keep_blank_values=True)
         greedy = any(g for _, _, g in labels)
         self.score = (len(self.query), literal, not greedy)
+        # the literal first path segment ("2015-03-31" of "/2015-03-31/functions"), or
+        # None when a label may fill it
+        first = first_segment(path) if path.startswith("/") else "{"
+        self.segment = None if "{" in first else first
         # Required members bound to the query string or headers: several operations may
         # share one URI (S3's PUT /{Bucket}/{Key+} is PutObject, CopyObject, UploadPart and
         # UploadPartCopy) and only these tell them apart.
@@ -79,6 +85,49 @@ def routes(spec: ServiceSpec) -> dict[str, list[Route]]:
     return cached
 
 
+def first_segment(path: str) -> str:
+    return path[1:].split("/", 1)[0] if path.startswith("/") else ""
+
+
+# bound on the remembered candidate lists of one service (method, segment, query keys)
+_CANDIDATE_LISTS = 4096
+_NO_KEYS: frozenset = frozenset()
+_SHORT = 4
+
+
+def candidates(spec: ServiceSpec, method: str, path: str, grouped: dict) -> list[Route]:
+    """The routes of `method` that can fit: in the same order as `routes()`, so the
+    scan below picks exactly what scanning every route would."""
+    index = spec.cache.get("route_index")
+    if index is None:
+        index = spec.cache["route_index"] = _RouteIndex(routes(spec))
+    every = index.by_method.get(method, ())
+    if len(every) <= _SHORT:
+        return every            # scanning a few routes costs less than choosing them
+    segment = first_segment(path)
+    if segment not in index.segments:
+        segment = None
+    keys = frozenset(k for k in grouped if k in index.query_keys) if grouped else _NO_KEYS
+    found = index.lists.get((method, segment, keys))
+    if found is None:
+        if len(index.lists) >= _CANDIDATE_LISTS:
+            index.lists.clear()
+        found = [r for r in every if r.segment in (None, segment) and all(k in keys for k, _ in r.query)]
+        index.lists[(method, segment, keys)] = found
+    return found
+
+
+class _RouteIndex:
+    __slots__ = ("by_method", "segments", "query_keys", "lists")
+
+    def __init__(self, by_method: dict[str, list[Route]]):
+        self.by_method = by_method
+        every = [r for rs in by_method.values() for r in rs]
+        self.segments = {r.segment for r in every if r.segment is not None}
+        self.query_keys = {k for r in every for k, _ in r.query}
+        self.lists: dict[tuple, list[Route]] = {}
+
+
 def match(spec: ServiceSpec, method: str, path: str, params: list[tuple[str, str]],
           headers: dict[str, str] | None = None) -> tuple[Operation, dict[str, str]] | None:
     found = match_scored(spec, method, path, params, headers)
@@ -92,7 +141,7 @@ def match_scored(spec, method, path, params, headers=None):
         grouped.setdefault(k, []).append(v)
     headers = headers or {}
     best = None
-    for route in routes(spec).get(method, ()):
+    for route in candidates(spec, method, path, grouped):
         if best is not None and route.score < best[2][:len(route.score)]:
             break                      # routes are sorted: nothing later can win
         labels = route.match(path, grouped)
