@@ -83,6 +83,22 @@ def _quote_list_item(text: str) -> str:
     return text
 
 
+def _out_plan(shape) -> tuple[dict, frozenset]:
+    """An output shape's located members by name, as (index, name, member, location,
+    wire name), and the names of the members that go in the body."""
+    plan = shape._cache.get("rest_out")
+    if plan is None:
+        located, body = {}, set()
+        for index, (name, member) in enumerate(shape.members.items()):
+            loc = member.ser.get("location")
+            if loc:
+                located[name] = (index, name, member, loc, member.ser.get("name", name))
+            else:
+                body.add(name)
+        plan = shape._cache["rest_out"] = (located, frozenset(body))
+    return plan
+
+
 class RestCodec(Codec):
     """Bindings shared by rest-json and rest-xml; subclasses define the body."""
 
@@ -176,17 +192,23 @@ class RestCodec(Codec):
         return HttpResponse(status, headers, body)
 
     def bind_out(self, shape, output, headers, status):
-        """Headers and status from located members; the body from the rest."""
+        """Headers and status from located members; the body from the rest.  Only the
+        members present in `output` are visited, written in the model's member order."""
+        located, body_names = _out_plan(shape)
         body_members = False
-        for name, member in shape.members.items():
-            value = output.get(name)
-            loc = member.ser.get("location")
-            if not loc:
-                body_members = body_members or value is not None
-                continue
+        found = []
+        for name, value in output.items():
             if value is None:
                 continue
-            wire = member.ser.get("name", name)
+            at = located.get(name)
+            if at is not None:
+                found.append(at)
+            elif name in body_names:
+                body_members = True
+        if len(found) > 1:
+            found.sort()            # (member index, ...): the model's order, as before
+        for _, name, member, loc, wire in found:
+            value = output[name]
             if loc == "statusCode":
                 status = int(value)
             elif loc == "header":
