@@ -22,6 +22,10 @@ Two parts:
    handing the event to /next to the /response; and a GetFunctionConfiguration round
    trip beside it), and 100 concurrent invocations of a function that sleeps 0.5 s.
    Without --endpoint it starts `python -m haneul start --ephemeral` on a free port.
+   `--only engine` (opt-in, no server): the Runtime API round trip alone, the execution
+   engine in this process invoking warm Python and Node.js hello functions, 1 and 8 in
+   flight: invocations/s, p50, and the engine's and the runtime processes' CPU per
+   invocation (run it from a worktree of another commit for an A/B of that commit's code).
    With --moto it also tries the same calls on a running moto server and records what
    happens (moto runs Lambda functions in Docker containers).
 """
@@ -250,6 +254,85 @@ def try_moto(endpoint: str) -> dict:
     return out
 
 
+def engine_runs(runtimes: list[str], levels: list[int], seconds: float) -> list[dict]:
+    """The Runtime API round trip alone: Haneul's execution engine in this process (no HTTP
+    front, no store lookups) invoking a warm hello function, `level` invocations in flight
+    on as many environments.  Per invocation: the engine's CPU (this process) and the
+    runtime processes' CPU (from /proc), and the p50 wall time of one invocation."""
+    import asyncio
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, root)             # the checkout this script is in, not an installed copy
+    from haneul.services.awslambda import code as code_pkg
+    from haneul.services.awslambda import runtimes as rt
+    from haneul.services.awslambda.engine import Engine, FunctionSpec
+    from haneul.services.awslambda.environment import Invocation
+    from haneul.store import Store
+
+    def worker_seconds(engine) -> float:
+        ticks = 0
+        for pool in engine.pools.values():
+            for env in pool:
+                with open(f"/proc/{env.proc.pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    async def measure(runtime: str, level: int) -> dict:
+        store = Store(None)
+        engine = Engine(None, store)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            if runtime.startswith("nodejs"):
+                z.writestr("app.js", "exports.handler = async () => ({hello: 'world'});\n")
+            else:
+                z.writestr("app.py", HELLO)
+        data = buf.getvalue()
+        spec = FunctionSpec(account="000000000000", region="us-east-1", name="bench", version="$LATEST",
+                            revision="r1", runtime=runtime, handler="app.handler", timeout=10, memory=128,
+                            role="", variables={}, code_blob=store.blobs.write(data),
+                            code_hex=code_pkg.inspect_zip(data)["hex"], layers=[], endpoint="http://127.0.0.1:1",
+                            log_group="/aws/lambda/bench")
+        arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+
+        def invocation() -> Invocation:
+            return Invocation(os.urandom(16).hex(), b'{"a":1}', arn, time.time() + 10)
+        try:
+            await asyncio.gather(*[engine.invoke(spec, invocation(), None, 0) for _ in range(level)])
+            walls: list[float] = []
+            count = 0
+            stop = time.perf_counter() + 0.5            # warm-up, then the measured run
+            for measured in (False, True):
+                async def loop():
+                    nonlocal count
+                    while time.perf_counter() < stop:
+                        started = time.perf_counter()
+                        await engine.invoke(spec, invocation(), None, 0)
+                        if measured:
+                            walls.append(time.perf_counter() - started)
+                            count += 1
+                if measured:
+                    stop = time.perf_counter() + seconds
+                    cpu, workers, began = time.process_time(), worker_seconds(engine), time.perf_counter()
+                await asyncio.gather(*[loop() for _ in range(level)])
+            elapsed = time.perf_counter() - began
+            return {"runtime": runtime, "in_flight": level, "per_s": round(count / elapsed),
+                    "p50_us": round(_pct(walls, 50) * 1e6),
+                    "engine_cpu_us": round((time.process_time() - cpu) / count * 1e6, 1),
+                    "runtime_cpu_us": round((worker_seconds(engine) - workers) / count * 1e6, 1)}
+        finally:
+            await engine.close()
+            store.close()
+
+    rows = []
+    for runtime in runtimes:
+        if rt.interpreter(runtime) is None:
+            rows.append({"runtime": runtime, "skipped": "no interpreter"})
+            continue
+        for level in levels:
+            rows.append(asyncio.run(measure(runtime, level)))
+    return rows
+
+
 def _start_haneul() -> tuple[subprocess.Popen, str]:
     import socket
     import urllib.request
@@ -276,15 +359,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=3.0, help="measured seconds per warm run")
     ap.add_argument("--cold-runs", type=int, default=5)
     ap.add_argument("--concurrent", type=int, default=100)
-    ap.add_argument("--only", default="cold,warm,concurrent", help="comma-separated parts to run")
+    ap.add_argument("--only", default="cold,warm,concurrent",
+                    help="comma-separated parts to run: cold, warm, concurrent, and (opt-in) engine")
+    ap.add_argument("--runtimes", default="python3.12,nodejs20.x", help="for the engine part")
     args = ap.parse_args(argv)
+    parts = set(args.only.split(","))
+    if parts == {"engine"}:                 # in this process: no server to start
+        for row in engine_runs(args.runtimes.split(","), [1, 8], args.seconds):
+            print("engine", json.dumps(row), flush=True)
+        return 0
     # DeleteFunction runs on a client of its own: the plain rest-json codec answers its 204
     # with a "{}" body that a kept-alive connection would read as its next response's start
     proc = None
     endpoint = args.endpoint
     if endpoint is None:
         proc, endpoint = _start_haneul()
-    parts = set(args.only.split(","))
     results: dict = {"endpoint": endpoint}
     try:
         if "cold" in parts:
@@ -297,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         if "concurrent" in parts:
             results["concurrent"] = concurrent(endpoint, args.concurrent)
             print("concurrent", json.dumps(results["concurrent"]), flush=True)
+        if "engine" in parts:
+            for row in engine_runs(args.runtimes.split(","), [1, 8], args.seconds):
+                print("engine", json.dumps(row), flush=True)
         if args.moto:
             results["moto"] = try_moto(args.moto)
             print("moto", json.dumps(results["moto"]), flush=True)
