@@ -99,6 +99,35 @@ def _out_plan(shape) -> tuple[dict, frozenset]:
     return plan
 
 
+def _in_plan(shape) -> tuple:
+    """An input shape's located members, each as (index, name, member, wire name,
+    location): URI labels in a list, query and header members by wire name (headers
+    lower-cased), `headers` prefix maps in a list, and the query-string map if any."""
+    plan = shape._cache.get("rest_in")
+    if plan is None:
+        uris, query, header, prefixed, query_map = [], {}, {}, [], None
+        for index, (name, member) in enumerate(shape.members.items()):
+            loc = member.ser.get("location")
+            wire = member.ser.get("name", name)
+            at = (index, name, member, wire, loc)
+            if loc == "uri":
+                uris.append(at)
+            elif loc == "querystring" and member.type == "map":
+                query_map = (name, member)
+            elif loc == "querystring":
+                query.setdefault(wire, []).append(at)
+            elif loc == "header":
+                header.setdefault(wire.lower(), []).append(at)
+            elif loc == "headers":
+                prefixed.append(at)
+        plan = shape._cache["rest_in"] = (uris, query, header, prefixed, query_map)
+    return plan
+
+
+def _member_index(found) -> int:
+    return found[0][0]
+
+
 class RestCodec(Codec):
     """Bindings shared by rest-json and rest-xml; subclasses define the body."""
 
@@ -108,48 +137,51 @@ class RestCodec(Codec):
         if shape is None:
             return {}
         out: dict = {}
-        claimed: set[str] = set()
-        query_map = None
-        for name, member in shape.members.items():
-            loc = member.ser.get("location")
-            if not loc:
-                continue
-            wire = member.ser.get("name", name)
+        uris, query, header, prefixed, query_map = _in_plan(shape)
+        # the located members this request carries, read in the model's member order
+        # (so the first bad value reported is the same whichever way they are found)
+        present = []
+        if labels:
+            present.extend((at, labels[at[3]]) for at in uris if at[3] in labels)
+        if query and req.params:
+            values: dict[str, list[str]] = {}
+            for k, v in req.params:
+                if k in query:
+                    values.setdefault(k, []).append(v)
+            present.extend((at, vs) for k, vs in values.items() for at in query[k])
+        headers = req.headers
+        if len(header) < len(headers):
+            present.extend((at, headers[k]) for k, ats in header.items() if k in headers for at in ats)
+        else:
+            present.extend((at, text) for k, text in headers.items() if k in header for at in header[k])
+        present.extend((at, None) for at in prefixed)
+        if len(present) > 1:
+            present.sort(key=_member_index)
+        for (_, name, member, wire, loc), raw in present:
             if loc == "uri":
-                if labels and wire in labels:
-                    out[name] = _from_string(member, labels[wire], name, "iso8601")
+                out[name] = _from_string(member, raw, name, "iso8601")
             elif loc == "querystring":
-                if member.type == "map":
-                    query_map = (name, member)
-                    continue
-                claimed.add(wire)
-                values = [v for k, v in req.params if k == wire]
-                if not values:
-                    continue
                 if member.type == "list":
-                    out[name] = [_from_string(member.member, v, name, "iso8601") for v in values]
+                    out[name] = [_from_string(member.member, v, name, "iso8601") for v in raw]
                 else:
-                    out[name] = _from_string(member, values[0], name, "iso8601")
+                    out[name] = _from_string(member, raw[0], name, "iso8601")
             elif loc == "header":
-                text = req.headers.get(wire.lower())
-                if text is None:
-                    continue
                 if member.type == "list":
                     out[name] = [_from_string(member.member, v, name, "rfc822")
-                                 for v in split_header_list(text)] if text else []
+                                 for v in split_header_list(raw)] if raw else []
                 else:
-                    out[name] = _from_string(member, text, name, "rfc822")
-            elif loc == "headers":
+                    out[name] = _from_string(member, raw, name, "rfc822")
+            else:
                 prefix = wire.lower()
-                found = {k[len(prefix):]: v for k, v in req.headers.items() if k.startswith(prefix)}
-                if found:
-                    out[name] = found
+                got = {k[len(prefix):]: v for k, v in headers.items() if k.startswith(prefix)}
+                if got:
+                    out[name] = got
         if query_map is not None:
             name, member = query_map
             literal = {k for k, _ in parse_qsl(op.request_uri.partition("?")[2], keep_blank_values=True)}
             found: dict = {}
             for k, v in req.params:
-                if k in claimed or k in literal:
+                if k in query or k in literal:
                     continue
                 if member.value.type == "list":
                     found.setdefault(k, []).append(v)

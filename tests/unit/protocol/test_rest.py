@@ -195,6 +195,24 @@ def test_bad_query_value_is_a_serialization_exception():
     assert e.value.code == "SerializationException"
 
 
+@pytest.mark.parametrize("extra", [0, 20])      # fewer and more headers than members
+def test_located_members_are_read_in_model_order_whatever_order_the_request_has(extra):
+    # PutIn lists Modified before Flag: with both bad, Modified is reported, and the
+    # parsed members come in the model's order, not the request's
+    padding = {f"x-pad-{i}": "1" for i in range(extra)}
+    req = to_request("Put", {"Id": "i", "Path": "p"})
+    req.headers = {"x-flag": "maybe", "x-modified": "yesterday", **req.headers, **padding}
+    with pytest.raises(AwsError) as e:
+        parse("Put", req)
+    assert "Modified" in e.value.message and "Flag" not in e.value.message
+    req = to_request("Put", {"Id": "i", "Path": "p", "Limit": 3})
+    req.headers = {"x-flag": "true", "x-modified": "1620284889", **req.headers, **padding}
+    got = parse("Put", req)
+    order = list(SPEC.operation("Put").input.members)
+    assert list(got) == sorted(got, key=order.index)
+    assert (got["Flag"], got["Modified"], got["Limit"]) == (True, WHEN, 3)
+
+
 @pytest.mark.parametrize("where", ["header", "query"])
 def test_out_of_range_timestamp_is_a_serialization_exception(where):
     req = to_request("Put", {"Id": "i", "Path": "p"})
