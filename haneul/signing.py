@@ -140,18 +140,28 @@ def _scoped(algorithm: str, credential: str, signed_headers: str, signature: str
 
 
 def _is_amz_date(value: str) -> bool:
-    return len(value) == 16 and value[8] == "T" and value[15] == "Z" and value[:8].isdigit() and \
-        value[9:15].isdigit()
+    """True for a real YYYYMMDD'T'HHMMSS'Z' instant (month 13 or hour 25 is no date)."""
+    if not (len(value) == 16 and value[8] == "T" and value[15] == "Z" and value[:8].isdigit()
+            and value[9:15].isdigit()):
+        return False
+    try:
+        time.strptime(value, "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return False
+    return True
 
 
 def _from_http_date(value: str | None) -> str:
     """An RFC 1123 Date header as the ISO-8601 basic form SigV4 signs, or ''."""
     if not value:
         return ""
-    parsed = parsedate_tz(value)
-    if parsed is None:
+    try:
+        parsed = parsedate_tz(value)
+        if parsed is None:
+            return ""
+        return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(mktime_tz(parsed)))
+    except (ValueError, OverflowError, OSError):    # a year or day no clock holds: no usable date
         return ""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(mktime_tz(parsed)))
 
 
 # -- the canonical forms -----------------------------------------------------------------

@@ -7,6 +7,7 @@ and the Lambda proxy event's requestContext."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import json
 import zipfile
@@ -39,12 +40,13 @@ def setup(gw_server):
     iam = make_client(gw_server.endpoint, "iam", ACCOUNT)
     api = apigw.create_rest_api(name="iam")
     res = apigw.create_resource(restApiId=api["id"], parentId=api["rootResourceId"], pathPart="who")
-    apigw.put_method(restApiId=api["id"], resourceId=res["id"], httpMethod="GET", authorizationType="AWS_IAM")
-    apigw.put_integration(restApiId=api["id"], resourceId=res["id"], httpMethod="GET", type="MOCK",
-                          requestTemplates={"application/json": '{"statusCode": 200}'})
-    apigw.put_method_response(restApiId=api["id"], resourceId=res["id"], httpMethod="GET", statusCode="200")
-    apigw.put_integration_response(restApiId=api["id"], resourceId=res["id"], httpMethod="GET", statusCode="200",
-                                   responseTemplates={"application/json": TEMPLATE})
+    for method in ("GET", "POST"):
+        apigw.put_method(restApiId=api["id"], resourceId=res["id"], httpMethod=method, authorizationType="AWS_IAM")
+        apigw.put_integration(restApiId=api["id"], resourceId=res["id"], httpMethod=method, type="MOCK",
+                              requestTemplates={"application/json": '{"statusCode": 200}'})
+        apigw.put_method_response(restApiId=api["id"], resourceId=res["id"], httpMethod=method, statusCode="200")
+        apigw.put_integration_response(restApiId=api["id"], resourceId=res["id"], httpMethod=method,
+                                       statusCode="200", responseTemplates={"application/json": TEMPLATE})
     apigw.create_deployment(restApiId=api["id"], stageName="dev")
     iam.create_user(UserName="caller")
     key = iam.create_access_key(UserName="caller")["AccessKey"]
@@ -128,6 +130,34 @@ def test_stale_dates_refused(setup):
         url, headers = signed(setup["url"], key["AccessKeyId"], key["SecretAccessKey"])
     status, _, body = call(url, headers=headers)
     assert status == 403 and json.loads(body)["message"].startswith("Signature not yet current: ")
+
+
+def test_malformed_dates_refused(setup):
+    key = setup["key"]
+    url, headers = signed(setup["url"], key["AccessKeyId"], key["SecretAccessKey"])
+    auth = headers["Authorization"]
+    date = headers["X-Amz-Date"][:8]
+    bad = dict(headers, **{"X-Amz-Date": "20261327T000000Z",
+                           "Authorization": auth.replace(f"/{date}/", "/20261327/")})
+    status, resp_headers, body = call(url, headers=bad)
+    assert status == 403 and resp_headers["x-amzn-errortype"] == "IncompleteSignatureException", body
+    assert json.loads(body)["message"].startswith("Date must be in ISO-8601 'basic format'. Got '20261327T000000Z'.")
+    # a Date header (standing in for X-Amz-Date) whose year no clock holds
+    no_amz = {k: v for k, v in headers.items() if k != "X-Amz-Date"}
+    status, resp_headers, body = call(url, headers=dict(no_amz, Date="Mon, 01 Jan 99999 00:00:00 GMT"))
+    assert status == 403 and resp_headers["x-amzn-errortype"] == "IncompleteSignatureException", body
+
+
+def test_replayed_signature_cannot_carry_another_body(setup):
+    key = setup["key"]
+    url, headers = signed(setup["url"], key["AccessKeyId"], key["SecretAccessKey"], method="POST",
+                          body=b'{"a":1}', headers={"Content-Type": "application/json"})
+    status, _, body = call(url, method="POST", body=b'{"a":1}', headers=headers)
+    assert status == 200, body
+    replay = dict(headers, **{"x-amz-content-sha256": hashlib.sha256(b'{"a":1}').hexdigest()})
+    status, resp_headers, body = call(url, method="POST", body=b'{"a":2}', headers=replay)
+    assert status == 403 and resp_headers["x-amzn-errortype"] == "InvalidSignatureException", body
+    assert json.loads(body)["message"].startswith("The request signature we calculated does not match")
 
 
 def test_sts_temporary_credentials(setup, gw_server):

@@ -175,3 +175,22 @@ def test_s3_signing_rules_for_later_reuse():
                    normalize=False, double_encode=False)
     with pytest.raises(signing.SignatureError):      # the rules of every other service do not fit S3
         signing.verify(signed, "PUT", parts.path, [], headers, headers["x-amz-content-sha256"], SECRET, time.time())
+
+
+def test_malformed_dates_are_incomplete_signatures():
+    # digits in the right places but no real instant: month 13, hour 25
+    for stamp in ("20261327T000000Z", "20260101T250000Z"):
+        auth = f"AWS4-HMAC-SHA256 Credential=AKID/{stamp[:8]}/us-east-1/execute-api/aws4_request, " \
+               "SignedHeaders=host, Signature=ab"
+        with pytest.raises(signing.SignatureError) as e:
+            signing.parse({"authorization": auth, "x-amz-date": stamp}, [])
+        assert e.value.kind == "incomplete" and e.value.message.startswith(
+            f"Date must be in ISO-8601 'basic format'. Got '{stamp}'.")
+    # a Date header with a year no clock holds counts as no date at all
+    auth = "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/execute-api/aws4_request, SignedHeaders=host, " \
+           "Signature=ab"
+    for date in ("Mon, 01 Jan 99999 00:00:00 GMT", "Mon, 01 Jan 9999999999999 00:00:00 GMT"):
+        with pytest.raises(signing.SignatureError) as e:
+            signing.parse({"authorization": auth, "date": date}, [])
+        assert e.value.kind == "incomplete" and "requires existence of either a 'X-Amz-Date' or a 'Date'" in \
+            e.value.message

@@ -4,8 +4,9 @@ caller becomes $context.identity.
 
 Which keys are checked:
 - access keys that IAM's CreateAccessKey issued, and temporary credentials that STS issued:
-  the signature is verified with their secret; an inactive key, a wrong or missing session
-  token, or an expired session is refused as AWS refuses it;
+  the signature is verified with their secret, over the hash of the body as received;
+  an inactive key, a wrong or missing session token, or an expired session is refused as
+  AWS refuses it;
 - any other key (the bare 12-digit account ids Haneul's tests and examples sign with,
   "test", ...): Haneul holds no secret for it, so only the form and the time of the
   signature are checked, and the caller is taken as the root of the key's account (a
@@ -63,7 +64,10 @@ def caller(store, req, region: str, now: float) -> dict:
         signing.check_time(signed, now)
         secret, who = _key(store, signed, now)
         if secret is not None:
-            payload = req.headers.get("x-amz-content-sha256") or hashlib.sha256(req.body or b"").hexdigest()
+            # the body received is what was signed: a client's x-amz-content-sha256 (or its
+            # UNSIGNED-PAYLOAD) is never taken on trust, so a replayed signature cannot carry
+            # another body (it fails as a mismatch, the body's hash ending the canonical request)
+            payload = hashlib.sha256(req.body or b"").hexdigest()
             signing.verify(signed, req.method, req.path, pairs, req.headers, payload, secret, now)
     except signing.SignatureError as err:
         response_type, error_type = _KINDS[err.kind]

@@ -4,6 +4,7 @@ clock, so a session's expiry needs no waiting)."""
 from __future__ import annotations
 
 import calendar
+import hashlib
 import time
 from urllib.parse import urlsplit
 
@@ -19,15 +20,16 @@ SESSION = {"account": "111122223333", "arn": "arn:aws:sts::111122223333:assumed-
            "user_id": "AROAEXAMPLE:s", "session_token": "TOKEN", "secret_access_key": "SECRET"}
 
 
-def _request(key, secret, token=None):
-    req = AWSRequest(method="GET", url="http://abc.execute-api.localhost:4566/dev/x?a=1")
+def _request(key, secret, token=None, method="GET", body=b"", headers=None):
+    req = AWSRequest(method=method, url="http://abc.execute-api.localhost:4566/dev/x?a=1", data=body,
+                     headers=headers or {})
     SigV4Auth(Credentials(key, secret, token), "execute-api", "us-east-1").add_auth(req)
     p = req.prepare()
     parts = urlsplit(p.url)
     headers = {k.lower(): v for k, v in p.headers.items()}
     headers["host"] = parts.netloc
     when = calendar.timegm(time.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ"))
-    return HttpRequest("GET", parts.path, parts.query, headers, b""), when
+    return HttpRequest(method, parts.path, parts.query, headers, body), when
 
 
 @pytest.fixture
@@ -81,3 +83,26 @@ def test_keys_haneul_holds_no_secret_for(keys):
     with pytest.raises(iamauth.Refused) as e:
         iamauth.caller(None, HttpRequest("GET", "/dev/x", "", {"host": "h"}, b""), "us-east-1", when)
     assert e.value.response_type == "MISSING_AUTHENTICATION_TOKEN"
+
+
+def test_the_body_received_is_what_is_verified(keys):
+    keys["AKIAEXAMPLE"] = {"account": "111122223333", "user_id": "AIDAEXAMPLE", "status": "Active",
+                           "arn": "arn:aws:iam::111122223333:user/u", "secret": "S"}
+    req, when = _request("AKIAEXAMPLE", "S", method="POST", body=b'{"a":1}')
+    assert iamauth.caller(None, req, "us-east-1", when)["user"] == "AIDAEXAMPLE"
+    # the captured signature replayed with another body, the header claiming the signed body's hash
+    signed_hash = hashlib.sha256(b'{"a":1}').hexdigest()
+    replay = HttpRequest("POST", req.path, req.query, dict(req.headers, **{"x-amz-content-sha256": signed_hash}),
+                         b'{"a":2}')
+    with pytest.raises(iamauth.Refused) as e:
+        iamauth.caller(None, replay, "us-east-1", when)
+    assert e.value.error_type == "InvalidSignatureException" and e.value.message.startswith(
+        "The request signature we calculated does not match the signature you provided.")
+    # a header that matches the body is fine; UNSIGNED-PAYLOAD is not a way out of hashing the body
+    req, when = _request("AKIAEXAMPLE", "S", method="POST", body=b'{"a":1}',
+                         headers={"x-amz-content-sha256": signed_hash})
+    assert iamauth.caller(None, req, "us-east-1", when)["user"] == "AIDAEXAMPLE"
+    req, when = _request("AKIAEXAMPLE", "S", method="POST", body=b'{"a":1}',
+                         headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    with pytest.raises(iamauth.Refused, match="does not match the signature you provided"):
+        iamauth.caller(None, req, "us-east-1", when)
