@@ -106,3 +106,29 @@ def test_legacy_lifecycle_operations_share_the_configuration(fast_server):
     modern = s3.get_bucket_lifecycle_configuration(Bucket="archive-legacy")["Rules"][0]
     assert modern["Transitions"] == [{"Days": 30, "StorageClass": "GLACIER"}]
     assert modern["Expiration"] == {"Days": 365}
+
+
+def test_out_of_range_days_refused_and_the_largest_keep_objects_readable(fast_server):
+    s3 = make_client(fast_server.endpoint, "s3", ACCOUNT)
+    s3.create_bucket(Bucket="archive-far")
+    s3.put_object(Bucket="archive-far", Key="cold", Body=b"x", StorageClass="GLACIER")
+    with pytest.raises(ClientError) as err:
+        s3.restore_object(Bucket="archive-far", Key="cold", RestoreRequest={"Days": 2**40})
+    assert (err.value.response["Error"]["Code"], err.value.response["ResponseMetadata"]["HTTPStatusCode"]) == \
+        ("MalformedXML", 400)
+    for days in (2**40, 0):
+        with pytest.raises(ClientError) as err:
+            s3.put_bucket_lifecycle_configuration(Bucket="archive-far", LifecycleConfiguration={"Rules": [
+                {"ID": "x", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": days}}]})
+        assert err.value.response["Error"]["Code"] == ("MalformedXML" if days else "InvalidArgument")
+    # the largest counts S3 accepts: past year 9999, written as its last second
+    far = "Fri, 31 Dec 9999 23:59:59 GMT"
+    s3.put_bucket_lifecycle_configuration(Bucket="archive-far", LifecycleConfiguration={"Rules": [
+        {"ID": "far", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 2**31 - 1}}]})
+    assert far in s3.put_object(Bucket="archive-far", Key="k", Body=b"v")["Expiration"]
+    assert s3.restore_object(Bucket="archive-far", Key="cold",
+                             RestoreRequest={"Days": 2**31 - 1})["ResponseMetadata"]["HTTPStatusCode"] == 202
+    wait_until(lambda: 'ongoing-request="false"' in s3.head_object(Bucket="archive-far", Key="cold")["Restore"])
+    head = s3.head_object(Bucket="archive-far", Key="cold")
+    assert far in head["Restore"] and far in head["Expiration"]
+    assert s3.get_object(Bucket="archive-far", Key="cold")["Body"].read() == b"x"

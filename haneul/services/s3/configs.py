@@ -45,9 +45,7 @@ def _missing(kind: str, bucket: str) -> AwsError:
     return AwsError(code, message, status=_ERR_STATUS[code], BucketName=bucket)
 
 
-def _malformed() -> AwsError:
-    return AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
-                    "published schema", status=400)
+_malformed = transitions.malformed
 
 
 class ConfigOperations:

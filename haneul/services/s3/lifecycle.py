@@ -87,7 +87,7 @@ def _enabled(config: dict | None) -> list[dict]:
 def current_expiry(rule: dict, modified: float) -> float | None:
     exp = rule.get("Expiration") or {}
     if exp.get("Days") is not None:
-        return _midnight_after(modified + int(exp["Days"]) * DAY)
+        return min(_midnight_after(modified + int(exp["Days"]) * DAY), restore.LAST_SECOND)
     if exp.get("Date") is not None:
         return _date(exp["Date"])
     return None

@@ -19,7 +19,9 @@ HEADER_FIELDS = ("ContentType", "ContentEncoding", "ContentDisposition", "Conten
 
 
 def http_date(t: float) -> str:
-    return email.utils.formatdate(int(t), usegmt=True)
+    """RFC 1123 date; an instant past year 9999 (a 32-bit count of days from now) is written
+    as the last second HTTP can express, not as an error."""
+    return email.utils.formatdate(min(int(t), restore.LAST_SECOND), usegmt=True)
 
 
 def no_such_key(key: str) -> AwsError:

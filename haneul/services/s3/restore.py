@@ -21,10 +21,12 @@ import os
 from haneul.errors import AwsError
 from haneul.services.s3 import access, storage
 from haneul.services.s3.storage import get_bucket
+from haneul.services.s3.transitions import int32, malformed
 
 ARCHIVED = ("GLACIER", "DEEP_ARCHIVE")
 TIERS = ("Standard", "Bulk", "Expedited")
 DAY = 86400.0
+LAST_SECOND = 253402300799.0    # 9999-12-31T23:59:59Z: later dates have no HTTP or ISO form
 SCHEMA = """ALTER TABLE s3_object ADD COLUMN restore TEXT;
     CREATE INDEX s3_object_restore ON s3_object(bucket, key) WHERE restore IS NOT NULL"""
 
@@ -47,7 +49,8 @@ def state(row) -> dict | None:
 
 
 def expiry(st: dict) -> float:
-    return _midnight_after(st["base"] + st["days"] * DAY)
+    """When the restored copy goes; a copy kept past year 9999 stays until its last second."""
+    return min(_midnight_after(st["base"] + st["days"] * DAY), LAST_SECOND)
 
 
 def phase(row, now: float) -> str | None:
@@ -96,14 +99,12 @@ class RestoreOperations:
                            status=403, StorageClass=row["storage_class"])
         days = spec.get("Days")
         if days is None:
-            raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against "
-                           "our published schema", status=400)
-        if int(days) < 1:
+            raise malformed()
+        if int32(days) < 1:
             raise AwsError("InvalidArgument", "The restore days must be greater than 0", status=400)
         tier = spec.get("Tier") or (spec.get("GlacierJobParameters") or {}).get("Tier") or "Standard"
         if tier not in TIERS:
-            raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against "
-                           "our published schema", status=400)
+            raise malformed()
         now = ctx.now()
         p = phase(row, now)
         if p == "ongoing":

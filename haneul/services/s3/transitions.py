@@ -58,14 +58,48 @@ def _filter_text(rule: dict) -> str:
     return f"(prefix={rule_filter(rule)['prefix']})"
 
 
+INT32 = 2**31 - 1
+
+
+def malformed() -> AwsError:
+    return AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                    "published schema", status=400)
+
+
+def int32(value) -> int:
+    """A model `integer` as S3 reads it: a 32-bit number, anything larger is not valid XML."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -INT32 - 1 <= value <= INT32:
+        raise malformed()
+    return value
+
+
+# (action, member) day counts S3 wants positive (Transition days may be 0)
+_POSITIVE = (("Expiration", "Days"), ("NoncurrentVersionExpiration", "NoncurrentDays"),
+             ("AbortIncompleteMultipartUpload", "DaysAfterInitiation"))
+
+
+def _check_integers(rule: dict) -> None:
+    for t in steps(rule, False) + steps(rule, True):
+        for member in ("Days", "NoncurrentDays", "NewerNoncurrentVersions"):
+            if t.get(member) is not None:
+                int32(t[member])
+    nve = rule.get("NoncurrentVersionExpiration") or {}
+    if nve.get("NewerNoncurrentVersions") is not None:
+        int32(nve["NewerNoncurrentVersions"])
+    for action, member in _POSITIVE:
+        value = (rule.get(action) or {}).get(member)
+        if value is not None and int32(value) < 1:
+            raise _invalid(f"'{member}' for {action} action must be a positive integer")
+
+
 def check(rules: list[dict]) -> None:
     from haneul.services.s3.lifecycle import _date
     for rule in rules:
+        _check_integers(rule)
         current = steps(rule, False)
         for t in current:
             if (t.get("Days") is None) == (t.get("Date") is None):
-                raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate "
-                               "against our published schema", status=400)
+                raise malformed()
             if t.get("Days") is not None and int(t["Days"]) < 0:
                 raise _invalid("'Days' in Transition action must be nonnegative")
             if t.get("Date") is not None and _date(t["Date"]) % DAY:

@@ -131,6 +131,11 @@ def test_noncurrent_transitions_keep_newer_noncurrent_versions():
     ({"Transitions": [{"Date": "2030-01-01T12:00:00Z", "StorageClass": "GLACIER"}]}, "'Date' must be at midnight GMT"),
     ({"Transitions": [{"Days": 10, "StorageClass": "GLACIER"}], "Expiration": {"Days": 5}},
      "'Days' in the Expiration action for filter '(prefix=)' must be greater than 'Days' in the Transition action"),
+    ({"Expiration": {"Days": 0}}, "'Days' for Expiration action must be a positive integer"),
+    ({"NoncurrentVersionExpiration": {"NoncurrentDays": 0}},
+     "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer"),
+    ({"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": -1}},
+     "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer"),
 ])
 def test_configurations_s3_refuses(rule, message):
     h = Harness(S3)
@@ -139,6 +144,30 @@ def test_configurations_s3_refuses(rule, message):
         h.call("put_bucket_lifecycle_configuration", {"Bucket": "tbk", "LifecycleConfiguration": {"Rules": [
             {"ID": "r", "Status": "Enabled", "Filter": {}, **rule}]}})
     assert (err.value.code, err.value.message) == ("InvalidArgument", message)
+
+
+@pytest.mark.parametrize("rule", [
+    {"Expiration": {"Days": 2**40}},
+    {"Transitions": [{"Days": 2**31, "StorageClass": "GLACIER"}]},
+    {"NoncurrentVersionExpiration": {"NoncurrentDays": 1, "NewerNoncurrentVersions": 2**40}},
+    {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": -2**31 - 1}},
+])
+def test_day_counts_beyond_32_bits_are_malformed(rule):
+    h = Harness(S3)
+    h.call("create_bucket", {"Bucket": "tbk"})
+    with pytest.raises(AwsError) as err:
+        h.call("put_bucket_lifecycle_configuration", {"Bucket": "tbk", "LifecycleConfiguration": {"Rules": [
+            {"ID": "r", "Status": "Enabled", "Filter": {}, **rule}]}})
+    assert (err.value.code, err.value.status) == ("MalformedXML", 400)
+
+
+def test_the_largest_expiration_keeps_objects_readable():
+    # 2**31 - 1 days is past year 9999: the x-amz-expiration date is the last one HTTP can write
+    h = _h([{"ID": "far", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 2**31 - 1}}])
+    assert _put(h, "k", b"v")["Expiration"] == 'expiry-date="Fri, 31 Dec 9999 23:59:59 GMT", rule-id="far"'
+    assert h.call("head_object", {"Bucket": "tbk", "Key": "k"})["Expiration"].startswith(
+        'expiry-date="Fri, 31 Dec 9999 23:59:59 GMT"')
+    assert _sweep(h, T0 + 400 * DAY) == []
 
 
 # -- restores ---------------------------------------------------------------------------------
@@ -210,3 +239,21 @@ def test_copies_of_an_archived_source_are_refused():
     with pytest.raises(AwsError) as err:
         h.call("copy_object", {"Bucket": "tbk", "Key": "c2", "CopySource": "tbk/cold"})
     assert err.value.message == "Operation is not valid for the source object's storage class"
+
+
+def test_restore_days_beyond_32_bits_are_malformed_and_the_largest_stays_readable(monkeypatch):
+    monkeypatch.setenv("HANEUL_S3_RESTORE_SECONDS", "0")
+    h = _archived()
+    for days in (2**40, 2**31, "7"):
+        with pytest.raises(AwsError) as err:
+            h.call("restore_object", {"Bucket": "tbk", "Key": "cold", "RestoreRequest": {"Days": days}})
+        assert (err.value.code, err.value.status) == ("MalformedXML", 400)
+    assert h.call("restore_object", {"Bucket": "tbk", "Key": "cold",
+                                     "RestoreRequest": {"Days": 2**31 - 1}}) == {"Accepted": True}
+    h.clock.advance(1)
+    restored = 'ongoing-request="false", expiry-date="Fri, 31 Dec 9999 23:59:59 GMT"'
+    assert h.call("head_object", {"Bucket": "tbk", "Key": "cold"})["Restore"] == restored
+    assert h.call("get_object", {"Bucket": "tbk", "Key": "cold"})["Body"] == b"frozen"
+    listed = h.call("list_objects_v2", {"Bucket": "tbk", "OptionalObjectAttributes": ["RestoreStatus"]})
+    assert listed["Contents"][0]["RestoreStatus"]["RestoreExpiryDate"].timestamp() == 253402300799
+    assert lifecycle.sweep(h.store, h.clock.t) == [("tbk", "cold", "ObjectRestore:Completed", None)]
