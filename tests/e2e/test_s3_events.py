@@ -201,3 +201,11 @@ def test_chunk_signatures_are_checked_for_keys_haneul_knows(aws_client, aws_acco
     # a key whose secret Haneul does not know is taken at its word, as for every request
     status, _, _ = put("unknown.bin", wrong_secret, aws_account, plain)
     assert status == 200
+    # an Authorization header the chain cannot be read from does not skip the check for a known key
+    headers = {"Authorization": f"AWS4-HMAC-SHA256 Credential={key['AccessKeyId']}/{amz_date[:8]}/us-east-1/s3/"
+                                f"aws4_request, Signature={seed}",
+               "x-amz-date": amz_date, "x-amz-content-sha256": plain, "Content-Encoding": "aws-chunked",
+               "x-amz-decoded-content-length": str(len(data)), "Content-Length": str(len(wrong_secret))}
+    status, _, text = _raw_put(haneul_server.endpoint, f"/{bucket}/malformed.bin", wrong_secret, headers)
+    assert status == 400 and b"<Code>AuthorizationHeaderMalformed</Code>" in text, text
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 3

@@ -2,16 +2,22 @@
 its -TRAILER form): each chunk carries a signature chained from the previous one, the first
 from the request's own (seed) signature, and a trailer signature closes the chain.
 
-They are checked when Haneul knows the access key's secret (IAM users' keys, STS
-credentials), as S3 checks them, answering SignatureDoesNotMatch; other keys are taken at
-their word, as everywhere in Haneul.  The SigV4 pieces (signing key, HMAC) are
-haneul/signing.py's.
+The chain is checked when Haneul knows the access key's secret (IAM users' keys, STS
+credentials), answering SignatureDoesNotMatch as S3 does; an Authorization header too
+malformed to read the chain from answers AuthorizationHeaderMalformed for such a key.
+Other keys are taken at their word, as everywhere in Haneul.
+
+What this does not do: the seed signature itself (the request's headers) is not verified
+here, nor anywhere for S3 calls yet; a chain that starts from a wrong seed fails only
+because its chunk signatures then fail.  Verifying S3 requests' own signatures is a later
+issue.  The SigV4 pieces (signing key, HMAC) are haneul/signing.py's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from haneul import identity, signing
 from haneul.errors import AwsError
@@ -79,9 +85,31 @@ def for_request(store, headers: dict) -> ChunkSignatures | None:
         return None
     try:
         signed = signing.parse(headers, [])
-    except signing.SignatureError:
+    except signing.SignatureError as err:
+        # unreadable: refused when the key is one whose chain would have been checked
+        found = _CREDENTIAL_KEY.search(headers.get("authorization") or "")
+        if found and known_secret(store, found.group(1)) is not None:
+            raise malformed(err) from None
         return None
     if signed is None or signed.presigned:
         return None
     secret = known_secret(store, signed.access_key)
     return ChunkSignatures(signed, secret) if secret is not None else None
+
+
+_CREDENTIAL_KEY = re.compile(r"Credential=([A-Z0-9]+)")
+
+
+def malformed(err: signing.SignatureError) -> AwsError:
+    """S3's answer to an Authorization header it cannot read (signing.parse's complaint)."""
+    if "requires" in err.message and "parameter" in err.message:
+        detail = "the authorization header requires three components: Credential, SignedHeaders, and Signature."
+    elif err.message.startswith("Credential"):
+        detail = 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
+    elif err.message.startswith("Date in Credential scope"):
+        detail = "Invalid credential date. Date is not the same as X-Amz-Date."
+    elif "Date" in err.message:
+        return AwsError("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header", status=403)
+    else:
+        detail = err.message
+    return AwsError("AuthorizationHeaderMalformed", f"The authorization header is malformed; {detail}", status=400)

@@ -52,3 +52,33 @@ def test_only_known_keys_of_signed_streams_are_checked():
     assert chunksig.known_secret(None, "123456789012") is None
     unsigned = dict(HEADERS, **{"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})
     assert chunksig.for_request(object(), unsigned) is None
+
+
+@pytest.mark.parametrize("auth, code, message", [
+    ("AWS4-HMAC-SHA256 Credential=AKIAKNOWN/20130524/us-east-1/s3/aws4_request, Signature=ab",
+     "AuthorizationHeaderMalformed", "The authorization header is malformed; the authorization header requires three "
+                                     "components: Credential, SignedHeaders, and Signature."),
+    ("AWS4-HMAC-SHA256 Credential=AKIAKNOWN/20130524/us-east-1/s3/aws5, SignedHeaders=host, Signature=ab",
+     "AuthorizationHeaderMalformed", 'The authorization header is malformed; the Credential is mal-formed; '
+                                     'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'),
+    ("AWS4-HMAC-SHA256 Credential=AKIAKNOWN/20130525/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=ab",
+     "AuthorizationHeaderMalformed", "The authorization header is malformed; Invalid credential date. Date is not "
+                                     "the same as X-Amz-Date."),
+])
+def test_a_malformed_header_of_a_known_key_is_refused(monkeypatch, auth, code, message):
+    monkeypatch.setattr(chunksig, "known_secret", lambda store, key: SECRET if key == "AKIAKNOWN" else None)
+    with pytest.raises(AwsError) as err:
+        chunksig.for_request(object(), dict(HEADERS, authorization=auth))
+    assert (err.value.code, err.value.status, err.value.message) == (code, 400, message)
+    # the same header with a key Haneul holds no secret for is taken at its word
+    assert chunksig.for_request(object(), dict(HEADERS, authorization=auth.replace("AKIAKNOWN", "AKIAOTHER"))) is None
+
+
+def test_a_bad_date_of_a_known_key_is_access_denied(monkeypatch):
+    monkeypatch.setattr(chunksig, "known_secret", lambda store, key: SECRET)
+    headers = dict(HEADERS, **{"x-amz-date": "20131324T000000Z"})
+    headers["authorization"] = headers["authorization"].replace("/20130524/", "/20131324/")
+    with pytest.raises(AwsError) as err:
+        chunksig.for_request(object(), headers)
+    assert (err.value.code, err.value.status) == ("AccessDenied", 403)
+    assert err.value.message == "AWS authentication requires a valid Date or x-amz-date header"
