@@ -235,6 +235,24 @@ def test_object_tagging_and_legal_hold(aws_client):
     assert s3.get_object_tagging(Bucket="locked-e2e", Key="k")["TagSet"] == [{"Key": "a", "Value": "b"}]
 
 
+def test_default_retention_out_of_range_refused_and_the_largest_readable(aws_client):
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="locked-far", ObjectLockEnabledForBucket=True)
+    for days, expected in ((2**40, "MalformedXML"), (-1, "InvalidArgument")):
+        with pytest.raises(ClientError) as e:
+            s3.put_object_lock_configuration(Bucket="locked-far", ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": days}}})
+        assert code(e) == expected
+    # the largest 32-bit count is past year 9999: the retention ends at its last second
+    s3.put_object_lock_configuration(Bucket="locked-far", ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Years": 2**31 - 1}}})
+    s3.put_object(Bucket="locked-far", Key="k", Body=b"keep")
+    head = s3.head_object(Bucket="locked-far", Key="k")
+    assert head["ObjectLockRetainUntilDate"].year == 9999
+    assert s3.get_object(Bucket="locked-far", Key="k")["Body"].read() == b"keep"
+    assert s3.get_object_retention(Bucket="locked-far", Key="k")["Retention"]["RetainUntilDate"].year == 9999
+
+
 def test_presigned_urls(s3, bk):
     import urllib.error
     import urllib.request

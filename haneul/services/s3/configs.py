@@ -299,6 +299,9 @@ class ConfigOperations:
             if bool(default.get("Days")) == bool(default.get("Years")) or default.get("Mode") not in (
                     "GOVERNANCE", "COMPLIANCE"):
                 raise _malformed()
+            if transitions.int32(default.get("Days") or default.get("Years")) < 1:
+                raise AwsError("InvalidArgument", "Default retention period must be a positive integer value",
+                               status=400)
         storage.set_config(ctx.db, bucket["name"], "object_lock", {"ObjectLockEnabled": "Enabled", **doc})
         return {}
 

@@ -115,7 +115,8 @@ def lock_fields(db, bucket, request: dict, now: float) -> dict:
         default = (conf.get("Rule") or {}).get("DefaultRetention")
         if default:
             days = default.get("Days") or 365 * (default.get("Years") or 0)
-            out["lock_mode"], out["lock_until"] = default["Mode"], now + days * 86400
+            # held at the last second of year 9999, which every date form can still write
+            out["lock_mode"], out["lock_until"] = default["Mode"], min(now + days * 86400, restore.LAST_SECOND)
     return out
 
 
