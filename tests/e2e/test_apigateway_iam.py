@@ -12,7 +12,6 @@ import io
 import json
 import zipfile
 from unittest import mock
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth

@@ -19,7 +19,7 @@ import json
 import os
 
 from haneul.errors import AwsError
-from haneul.services.s3 import access, storage
+from haneul.services.s3 import access
 from haneul.services.s3.storage import get_bucket
 from haneul.services.s3.transitions import int32, malformed
 
