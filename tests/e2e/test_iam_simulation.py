@@ -171,3 +171,22 @@ def test_service_control_policies_of_the_organization(aws_client, aws_account, h
     mine = iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{aws_account}:user/root-admin",
                                          ActionNames=["iam:CreateUser"])["EvaluationResults"][0]
     assert mine["EvalDecision"] == "allowed" and "OrganizationsDecisionDetail" not in mine
+
+
+def test_custom_policy_with_a_pathological_wildcard_answers_quickly(aws_client):
+    # a backtracking matcher would spend years on this (and freeze the server meanwhile)
+    from botocore.config import Config
+    iam = aws_client("iam", config=Config(retries={"max_attempts": 1}, read_timeout=10))
+    evil = "*a" * 14 + "*b"
+    policy = doc({"Effect": "Allow", "Action": "s3:" + evil, "Resource": "*"},
+                 {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::" + evil},
+                 {"Effect": "Allow", "Action": "s3:*", "Resource": "*",
+                  "Condition": {"StringLike": {"aws:username": evil}}})
+    started = time.monotonic()
+    out = iam.simulate_custom_policy(
+        PolicyInputList=[policy], ActionNames=["s3:" + "a" * 60],
+        ResourceArns=["arn:aws:s3:::" + "a" * 60],
+        ContextEntries=[{"ContextKeyName": "aws:username", "ContextKeyValues": ["a" * 60],
+                         "ContextKeyType": "string"}])
+    assert out["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
+    assert time.monotonic() - started < 5

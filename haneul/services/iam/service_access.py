@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from haneul.context import RequestContext
 from haneul.services.iam.entities import records
-from haneul.services.iam.policy.conditions import glob
 from haneul.services.iam.policy.evaluate import PolicyError, parse
+from haneul.services.iam.policy.wildcard import like
 from haneul.services.iam.simulation import Source, principal_entity, principal_policies
 
 
 def _names(pattern: str, namespace: str) -> bool:
     """Whether an action pattern can name some action of `namespace`."""
     service = pattern.split(":", 1)[0] if ":" in pattern else pattern
-    return glob(service, True).fullmatch(namespace) is not None
+    return like(service, namespace, True)
 
 
 def _excludes(pattern: str, namespace: str) -> bool:
@@ -24,7 +24,7 @@ def _excludes(pattern: str, namespace: str) -> bool:
     if pattern == "*":
         return True
     service, _, action = pattern.partition(":")
-    return action == "*" and glob(service, True).fullmatch(namespace) is not None
+    return action == "*" and like(service, namespace, True)
 
 
 def grants(source: Source, namespace: str) -> bool:

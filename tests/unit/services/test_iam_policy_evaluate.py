@@ -1,12 +1,17 @@
 """The pure policy evaluator (policy/evaluate.py) and condition operators (policy/conditions.py)."""
 
 import json
+import multiprocessing
+import os
+import random
+import re
 
 import pytest
 
 from haneul.services.iam.policy import conditions
 from haneul.services.iam.policy.evaluate import (ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, PolicyError, Principal,
                                                   Request, decide, evaluate, parse)
+from haneul.services.iam.policy.wildcard import Actions, Wildcard, like
 
 ACCOUNT = "111122223333"
 ALICE = Principal.of(f"arn:aws:iam::{ACCOUNT}:user/alice")
@@ -293,3 +298,76 @@ def test_decide_reports_allow_statements_of_every_policy():
     a, b = policy(allow("s3:*"), pid="a"), policy(allow("s3:Get*"), pid="b")
     out = decide([a, b], request())
     assert out.decision == ALLOWED and [p.id for p, _ in out.matched] == ["a", "b"]
+
+
+# -- wildcards (policy/wildcard.py): linear, same answers as a `.*`/`.` regex --------------
+
+def _regex_reference(pieces, ignore_case=False):
+    """The former backtracking translation, fine for the short random cases below."""
+    body = "".join("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+                   if wild else re.escape(text) for text, wild in pieces)
+    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def test_wildcard_agrees_with_regex_semantics_on_random_cases():
+    rng = random.Random(20261127)
+    for _ in range(6000):
+        pattern = "".join(rng.choice("aab*?.:B") for _ in range(rng.randint(0, 9)))
+        text = "".join(rng.choice("aabb.:AB\n") for _ in range(rng.randint(0, 12)))
+        for ignore_case in (False, True):
+            want = _regex_reference(((pattern, True),), ignore_case).fullmatch(text) is not None
+            assert like(pattern, text, ignore_case) is want, (pattern, text, ignore_case)
+        # with literal pieces (a policy variable's value: its `*` and `?` are plain characters)
+        pieces = tuple((p, rng.random() < 0.6) for p in pattern.split("."))
+        want = _regex_reference(pieces).fullmatch(text) is not None
+        assert Wildcard(pieces).matches(text) is want, (pieces, text)
+        # a text built to match: every `*` expanded at random, every `?` one character
+        built = "".join(rng.choice(["", "a", "b*", "?ab"]) if c == "*" else rng.choice("ab") if c == "?" else c
+                        for c in pattern)
+        assert like(pattern, built), (pattern, built)
+
+
+def test_action_sets_agree_with_one_by_one_matching():
+    rng = random.Random(7)
+    services = ["s3", "S3", "ec2", "s?", "*", "e*2", "sqs"]
+    names = ["Get*", "get?bject", "*", "List*Buckets", "Describe*", "Put", "*Object", ""]
+    for _ in range(600):
+        patterns = tuple(rng.choice(services) + rng.choice([":", ":", ""]) + rng.choice(names)
+                         for _ in range(rng.randint(1, 6)))
+        action = rng.choice(["s3", "ec2", "sqs", "s4", "e2"]) + rng.choice([":", ""]) + \
+            rng.choice(["GetObject", "getobject", "ListAllBuckets", "DescribeThings", "Put", "PutObject", ""])
+        want = any(_regex_reference(((p, True),), True).fullmatch(action) for p in patterns)
+        assert Actions(patterns).matches(action) is want, (patterns, action)
+
+
+def _finishes(work, seconds=10.0) -> bool:
+    """Whether `work()` returns True within `seconds`, run in a forked child: a catastrophic
+    regex backtrack holds the GIL (a thread could not time out), so the old code fails
+    this test instead of hanging the suite."""
+    child = multiprocessing.get_context("fork").Process(target=lambda: os._exit(0 if work() else 1), daemon=True)
+    child.start()
+    child.join(seconds)
+    if child.exitcode is None:
+        child.kill()
+        child.join()
+        return False
+    return child.exitcode == 0
+
+
+def test_pathological_wildcards_finish():
+    evil = "*a" * 14 + "*b"
+    condition = policy(allow(Condition={"StringLike": {"aws:username": evil}}))
+    assert _finishes(lambda: IMPLICIT_DENY == decision([condition], request(context={"aws:username": ["a" * 60]})))
+    arn_like = policy(allow(Condition={"ArnLike": {"aws:SourceArn": "arn:aws:s3:::" + evil}}))
+    assert _finishes(lambda: IMPLICIT_DENY == decision([arn_like], request(
+        context={"aws:SourceArn": ["arn:aws:s3:::" + "a" * 60]})))
+    resource = policy(allow(resource="arn:aws:s3:::" + "*a" * 12 + "b"))
+    assert _finishes(lambda: IMPLICIT_DENY == decision([resource], request(resource="arn:aws:s3:::" + "a" * 40)))
+    with_variable = policy(allow(resource="arn:aws:s3:::${aws:username}" + "*a" * 12 + "b"))
+    assert _finishes(lambda: IMPLICIT_DENY == decision([with_variable], request(
+        resource="arn:aws:s3:::x" + "a" * 40, context={"aws:username": ["x"]})))
+    action = policy(allow(action="s3:" + evil), allow(action="*" + evil))
+    assert _finishes(lambda: IMPLICIT_DENY == decision([action], request(action="s3:" + "a" * 60)))
+    # and the same shapes still match when the text does end in b
+    assert decision([resource], request(resource="arn:aws:s3:::" + "a" * 40 + "b")) == ALLOWED
+    assert decision([action], request(action="s3:" + "a" * 60 + "B")) == ALLOWED

@@ -24,18 +24,11 @@ import base64
 import binascii
 import datetime as dt
 import ipaddress
-import re
-from functools import lru_cache
 from typing import Callable
 
+from haneul.services.iam.policy.wildcard import like
+
 Context = dict[str, list[str]]
-
-
-@lru_cache(maxsize=4096)
-def glob(pattern: str, ignore_case: bool = False) -> re.Pattern:
-    """`*` any run of characters, `?` one character, everything else literal."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 def _number(text: str) -> float | None:
@@ -85,7 +78,7 @@ def _arn_like(value: str, pattern: str) -> bool:
     have, want = value.split(":", 5), pattern.split(":", 5)
     if len(have) != 6 or len(want) != 6:
         return False
-    return all(glob(w).fullmatch(h) is not None for h, w in zip(have, want))
+    return all(like(w, h) for h, w in zip(have, want))
 
 
 def _compare(convert: Callable[[str], object], check: Callable[[object, object], bool]):
@@ -107,8 +100,8 @@ _BASE: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "StringNotEquals": (lambda v, w: v == w, True),
     "StringEqualsIgnoreCase": (lambda v, w: v.lower() == w.lower(), False),
     "StringNotEqualsIgnoreCase": (lambda v, w: v.lower() == w.lower(), True),
-    "StringLike": (lambda v, w: glob(w).fullmatch(v) is not None, False),
-    "StringNotLike": (lambda v, w: glob(w).fullmatch(v) is not None, True),
+    "StringLike": (lambda v, w: like(w, v), False),
+    "StringNotLike": (lambda v, w: like(w, v), True),
     "NumericEquals": (_compare(_number, lambda a, b: a == b), False),
     "NumericNotEquals": (_compare(_number, lambda a, b: a == b), True),
     "NumericLessThan": (_compare(_number, lambda a, b: a < b), False),

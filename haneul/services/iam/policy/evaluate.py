@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from haneul.services.iam.policy import conditions
-from haneul.services.iam.policy.conditions import Context, glob
+from haneul.services.iam.policy.conditions import Context
+from haneul.services.iam.policy.wildcard import Actions, Wildcard, like
 
 ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY = "allowed", "explicitDeny", "implicitDeny"
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -58,8 +59,8 @@ class Statement:
     start: tuple[int, int]
     end: tuple[int, int]
     variables: bool                                      # version 2012-10-17: ${...} are variables
-    action_re: re.Pattern | None = field(default=None, compare=False)       # Action as one regex
-    not_action_re: re.Pattern | None = field(default=None, compare=False)
+    actions: Actions | None = field(default=None, compare=False)        # Action, ready to match
+    not_actions: Actions | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def _statement(s, span, variables: bool) -> Statement:
     action, not_action = _strings(s.get("Action"), "Action"), _strings(s.get("NotAction"), "NotAction")
     return Statement(
         effect=s["Effect"], action=action, not_action=not_action,
-        action_re=_actions_regex(action), not_action_re=_actions_regex(not_action),
+        actions=_actions(action), not_actions=_actions(not_action),
         resource=_strings(s.get("Resource"), "Resource"),
         not_resource=_strings(s.get("NotResource"), "NotResource"),
         principal=_principals(s.get("Principal")), not_principal=_principals(s.get("NotPrincipal")),
@@ -266,34 +267,25 @@ def substitute(text: str, context: Context, missing: set[str]) -> str | None:
     return None if failed else out
 
 
-@lru_cache(maxsize=8192)
-def _literal_glob(pattern: str) -> re.Pattern:
-    return glob(pattern)
-
-
 def _resource_matches(pattern: str, resource: str, st: Statement, context: Context, missing: set[str]) -> bool:
     if not st.variables or "${" not in pattern:
-        return _literal_glob(pattern).fullmatch(resource) is not None
+        return like(pattern, resource)
     pieces, at, failed = [], 0, False
     for m in _VARIABLE.finditer(pattern):
-        pieces.append(glob(pattern[at:m.start()]).pattern)
+        pieces.append((pattern[at:m.start()], True))
         found = _variable(m.group(1), context)
         if found is None:
             failed = True
             missing.add(m.group(1).strip())
         else:
-            pieces.append(re.escape(found))     # a variable's value is literal, ${*} too
+            pieces.append((found, False))       # a variable's value is literal, ${*} too
         at = m.end()
-    pieces.append(glob(pattern[at:]).pattern)
-    return not failed and re.fullmatch("".join(pieces), resource, re.DOTALL) is not None
+    pieces.append((pattern[at:], True))
+    return not failed and Wildcard(tuple(pieces)).matches(resource)
 
 
-def _actions_regex(patterns: tuple[str, ...] | None) -> re.Pattern | None:
-    """All of a statement's action patterns as one case-insensitive regex (ReadOnlyAccess
-    has over a thousand: one match instead of a thousand)."""
-    if patterns is None:
-        return None
-    return re.compile("|".join(f"(?:{glob(p).pattern})" for p in patterns), re.DOTALL | re.IGNORECASE)
+def _actions(patterns: tuple[str, ...] | None) -> Actions | None:
+    return None if patterns is None else Actions(patterns)
 
 
 def principal_match(entries: tuple[tuple[str, str], ...], who: Principal | None) -> str | None:
@@ -340,9 +332,9 @@ def applies(st: Statement, request: Request, missing: set[str], resource_based: 
                 return None
         else:
             return None
-    if st.action_re is not None and st.action_re.fullmatch(request.action) is None:
+    if st.actions is not None and not st.actions.matches(request.action):
         return None
-    if st.not_action_re is not None and st.not_action_re.fullmatch(request.action) is not None:
+    if st.not_actions is not None and st.not_actions.matches(request.action):
         return None
     if st.resource is not None and not any(
             _resource_matches(p, request.resource, st, request.context, missing) for p in st.resource):
