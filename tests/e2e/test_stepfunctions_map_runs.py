@@ -313,3 +313,25 @@ def test_redriving_the_parent_redrives_its_map_run(aws):
     redriven = [e for e in events if e["type"] == "MapRunRedriven"]
     assert [e["mapRunRedrivenEventDetails"] for e in redriven] == [{"mapRunArn": run_arn, "redriveCount": 1}]
     assert [e["type"] for e in events].count("MapRunStarted") == 1
+
+
+def test_malformed_map_run_arns_are_invalid_arns(aws):
+    sfn = aws["sfn"]
+
+    def message(call, **kw) -> str:
+        with pytest.raises(sfn.exceptions.InvalidArn) as info:
+            call(**kw)
+        return info.value.response["Error"]["Message"]
+
+    for bad in ("notanarn", "a:mapRun:b", f"arn:aws:states:us-east-1:{aws['account']}:execution:m:e"):
+        expected = f"Invalid Arn: 'Resource type not valid in this context: {bad}'"
+        assert message(sfn.describe_map_run, mapRunArn=bad) == expected
+        assert message(sfn.update_map_run, mapRunArn=bad, maxConcurrency=1) == expected
+        if ":execution:" not in bad:    # ListMapRuns words a malformed ARN the same way
+            assert message(sfn.list_map_runs, executionArn=bad) == expected
+    # well formed but unknown: not found
+    missing = f"arn:aws:states:us-east-1:{aws['account']}:mapRun:m/Map:00000000-0000-0000-0000-000000000000"
+    with pytest.raises(sfn.exceptions.ResourceNotFound):
+        sfn.describe_map_run(mapRunArn=missing)
+    with pytest.raises(sfn.exceptions.ResourceNotFound):
+        sfn.update_map_run(mapRunArn=missing, maxConcurrency=1)

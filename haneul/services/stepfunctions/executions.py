@@ -280,8 +280,11 @@ class ExecutionOps:
                             for r in runs]}
 
     def _map_run(self, ctx, arn):
+        parts = arn.split(":")
+        if len(parts) < 7 or parts[5] != "mapRun":      # malformed: worded as ListMapRuns words it
+            raise AwsError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {arn}'")
         r = ctx.db.execute("SELECT * FROM sfn_map_run WHERE arn=?", (arn,)).fetchone()
-        if r is None or ":mapRun:" not in arn or arn.split(":")[4] != ctx.account:
+        if r is None or parts[4] != ctx.account:
             raise AwsError("ResourceNotFound", f"Resource not found: '{arn}'")
         return r
 
