@@ -15,17 +15,11 @@ import base64
 import datetime as dt
 import ipaddress
 import re
-from functools import lru_cache
+
+# wildcards matched in linear time: a backtracking regex of a policy's `*`s is a ReDoS
+from haneul.services.iam.policy.wildcard import like
 
 _VAR = re.compile(r"\$\{([^}]+)\}")
-
-
-@lru_cache(maxsize=1024)
-def _like(pattern: str, ignore_case: bool = False) -> re.Pattern:
-    out = []
-    for ch in pattern:
-        out.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
-    return re.compile("^" + "".join(out) + "$", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 def _as_list(v) -> list:
@@ -66,7 +60,7 @@ def _arn_like(value: str, pattern: str) -> bool:
     v, p = str(value).split(":", 5), str(pattern).split(":", 5)
     if len(v) != 6 or len(p) != 6:
         return False
-    return all(_like(pp).match(vv) for vv, pp in zip(v, p))
+    return all(like(pp, vv) for vv, pp in zip(v, p))
 
 
 def _compare(base: str, actual, expected) -> bool:
@@ -76,7 +70,7 @@ def _compare(base: str, actual, expected) -> bool:
     if base == "StringEqualsIgnoreCase":
         return _text(actual).lower() == _text(expected).lower()
     if base == "StringLike":
-        return bool(_like(_text(expected)).match(_text(actual)))
+        return like(_text(expected), _text(actual))
     if base in ("NumericEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan",
                 "NumericGreaterThanEquals"):
         a, e = _number(actual), _number(expected)

@@ -9,7 +9,7 @@ from haneul.errors import AwsError
 from haneul.services.s3 import access
 from haneul.services.s3.policy_conditions import holds
 from haneul.services.s3.service import S3
-from tests.unit.services.helpers import Harness
+from tests.unit.services.helpers import Harness, finishes
 
 OWNER, OTHER = "111111111111", "222222222222"
 
@@ -109,3 +109,10 @@ def test_principal_org_id():
 def test_is_public(statement, public):
     doc = {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", **statement}]}
     assert access.policy_is_public(doc) is public
+
+
+def test_pathological_wildcards_in_bucket_policy_conditions_finish():
+    evil = "*a" * 14 + "*b"
+    keys = {"s3:prefix": "a" * 60, "aws:sourcearn": "arn:aws:s3:::" + "a" * 60}
+    assert finishes(lambda: not holds({"StringLike": {"s3:prefix": evil}}, keys))
+    assert finishes(lambda: not holds({"ArnLike": {"aws:SourceArn": "arn:aws:s3:::" + evil}}, keys))

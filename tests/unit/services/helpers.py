@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import multiprocessing
+import os
 
 from haneul.context import RequestContext
 from haneul.store import Store
@@ -43,3 +45,17 @@ class Harness:
         with self.store.transaction() as db:
             ctx.db = db
             return fn(ctx, request or {})
+
+
+def finishes(work, seconds=10.0) -> bool:
+    """Whether `work()` returns True within `seconds`, run in a forked child: a catastrophic
+    regex backtrack holds the GIL (a thread could not time out), so the old code fails
+    this test instead of hanging the suite."""
+    child = multiprocessing.get_context("fork").Process(target=lambda: os._exit(0 if work() else 1), daemon=True)
+    child.start()
+    child.join(seconds)
+    if child.exitcode is None:
+        child.kill()
+        child.join()
+        return False
+    return child.exitcode == 0

@@ -1,8 +1,6 @@
 """The pure policy evaluator (policy/evaluate.py) and condition operators (policy/conditions.py)."""
 
 import json
-import multiprocessing
-import os
 import random
 import re
 
@@ -12,6 +10,7 @@ from haneul.services.iam.policy import conditions
 from haneul.services.iam.policy.evaluate import (ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, PolicyError, Principal,
                                                   Request, decide, evaluate, parse)
 from haneul.services.iam.policy.wildcard import Actions, Wildcard, like
+from tests.unit.services.helpers import finishes
 
 ACCOUNT = "111122223333"
 ALICE = Principal.of(f"arn:aws:iam::{ACCOUNT}:user/alice")
@@ -340,34 +339,20 @@ def test_action_sets_agree_with_one_by_one_matching():
         assert Actions(patterns).matches(action) is want, (patterns, action)
 
 
-def _finishes(work, seconds=10.0) -> bool:
-    """Whether `work()` returns True within `seconds`, run in a forked child: a catastrophic
-    regex backtrack holds the GIL (a thread could not time out), so the old code fails
-    this test instead of hanging the suite."""
-    child = multiprocessing.get_context("fork").Process(target=lambda: os._exit(0 if work() else 1), daemon=True)
-    child.start()
-    child.join(seconds)
-    if child.exitcode is None:
-        child.kill()
-        child.join()
-        return False
-    return child.exitcode == 0
-
-
 def test_pathological_wildcards_finish():
     evil = "*a" * 14 + "*b"
     condition = policy(allow(Condition={"StringLike": {"aws:username": evil}}))
-    assert _finishes(lambda: IMPLICIT_DENY == decision([condition], request(context={"aws:username": ["a" * 60]})))
+    assert finishes(lambda: IMPLICIT_DENY == decision([condition], request(context={"aws:username": ["a" * 60]})))
     arn_like = policy(allow(Condition={"ArnLike": {"aws:SourceArn": "arn:aws:s3:::" + evil}}))
-    assert _finishes(lambda: IMPLICIT_DENY == decision([arn_like], request(
+    assert finishes(lambda: IMPLICIT_DENY == decision([arn_like], request(
         context={"aws:SourceArn": ["arn:aws:s3:::" + "a" * 60]})))
     resource = policy(allow(resource="arn:aws:s3:::" + "*a" * 12 + "b"))
-    assert _finishes(lambda: IMPLICIT_DENY == decision([resource], request(resource="arn:aws:s3:::" + "a" * 40)))
+    assert finishes(lambda: IMPLICIT_DENY == decision([resource], request(resource="arn:aws:s3:::" + "a" * 40)))
     with_variable = policy(allow(resource="arn:aws:s3:::${aws:username}" + "*a" * 12 + "b"))
-    assert _finishes(lambda: IMPLICIT_DENY == decision([with_variable], request(
+    assert finishes(lambda: IMPLICIT_DENY == decision([with_variable], request(
         resource="arn:aws:s3:::x" + "a" * 40, context={"aws:username": ["x"]})))
     action = policy(allow(action="s3:" + evil), allow(action="*" + evil))
-    assert _finishes(lambda: IMPLICIT_DENY == decision([action], request(action="s3:" + "a" * 60)))
+    assert finishes(lambda: IMPLICIT_DENY == decision([action], request(action="s3:" + "a" * 60)))
     # and the same shapes still match when the text does end in b
     assert decision([resource], request(resource="arn:aws:s3:::" + "a" * 40 + "b")) == ALLOWED
     assert decision([action], request(action="s3:" + "a" * 60 + "B")) == ALLOWED
