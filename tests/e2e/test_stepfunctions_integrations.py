@@ -11,7 +11,10 @@ import time
 import zipfile
 
 import pytest
+
 from botocore.config import Config
+
+from haneul.testing import wait_until
 
 ROLE = "arn:aws:iam::{account}:role/sfn"
 CODE = '''
@@ -42,13 +45,8 @@ def machine(aws, name, definition, kind="STANDARD"):
 def run(aws, arn, input_=None, timeout=60):
     sfn = aws["sfn"]
     ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(input_ or {}))["executionArn"]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=ex)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.1)
-    raise AssertionError(f"{ex} still running")
+    return wait_until(lambda: (d := sfn.describe_execution(executionArn=ex))["status"] != "RUNNING" and d,
+                      timeout=timeout, interval=0.05)
 
 
 def functions(aws):

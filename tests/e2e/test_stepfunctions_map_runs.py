@@ -10,7 +10,10 @@ import re
 import time
 
 import pytest
+
 from botocore.config import Config
+
+from haneul.testing import wait_until
 
 ROLE = "arn:aws:iam::{account}:role/sfn"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -35,13 +38,8 @@ def machine(aws, name, definition):
 def run(aws, arn, input_):
     sfn = aws["sfn"]
     ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(input_))["executionArn"]
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=ex)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError(f"{ex} still running")
+    return wait_until(lambda: (d := sfn.describe_execution(executionArn=ex))["status"] != "RUNNING" and d,
+                      timeout=30, interval=0.05)
 
 
 def distributed(execution_type, states, **extra):
