@@ -1,6 +1,8 @@
 """AWS managed policies (arn:aws:iam::aws:policy/...): read-only records shared by every
 account, loaded once from data/aws_managed_policies.json, which
-data/build_managed_policies.py writes from AWS's own reference pages (see data/README.md).
+data/build_managed_policies.py writes from AWS's own documents: the Managed Policy Reference
+pages, or IAM's GetPolicyVersion answers as archived (each policy's source is in
+data/README.md).
 A policy whose dates AWS's page did not give has created/updated None (omitted on the wire)."""
 
 from __future__ import annotations
