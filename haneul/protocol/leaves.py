@@ -8,7 +8,7 @@ import datetime as dt
 import math
 
 from haneul.protocol import timestamps
-from haneul.protocol.tree import WireTypeError, _expect
+from haneul.protocol.tree import WireTypeError, _expect, in_range
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -19,12 +19,14 @@ def _string(v, p):
     return v
 
 
-def _integer(v, p):
-    if not isinstance(v, int) or isinstance(v, bool):
-        if isinstance(v, float) and v.is_integer():
-            return int(v)
-        _expect(int, v, p, "an integer")
-    return v
+def _integer(type_name):
+    def read(v, p):
+        if not isinstance(v, int) or isinstance(v, bool):
+            if isinstance(v, float) and v.is_integer():
+                return in_range(type_name, int(v), p)
+            _expect(int, v, p, "an integer")
+        return in_range(type_name, v, p)
+    return read
 
 
 def _float(v, p):
@@ -69,10 +71,10 @@ def _blob_raw(v, p):
     _expect(bytes, v, p, "a byte string")
 
 
-JSON_READ = {"string": _string, "character": _string, "integer": _integer, "long": _integer,
-             "byte": _integer, "short": _integer, "float": _float, "double": _float,
+JSON_READ = {"string": _string, "character": _string, "integer": _integer("integer"),
+             "long": _integer("long"), "byte": _integer("byte"), "short": _integer("short"), "float": _float, "double": _float,
              "boolean": _boolean, "timestamp": _timestamp, "blob": _blob_b64,
-             "bigdecimal": _float, "biginteger": _integer}
+             "bigdecimal": _float, "biginteger": _integer("biginteger")}
 
 CBOR_READ = {**JSON_READ, "blob": _blob_raw}
 

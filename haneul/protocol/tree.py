@@ -43,6 +43,19 @@ def _expect(kind, value, path, what):
         raise WireTypeError(f"Expected {what} for '{path}' but found {_type_name(value)}")
 
 
+# The model's integer types are Java's: a number beyond the type's range cannot be read,
+# and AWS refuses it as malformed input instead of truncating it (or letting it reach the
+# service, where SQLite cannot store it).
+_BITS = {"byte": 7, "short": 15, "integer": 31, "long": 63}
+
+
+def in_range(type_name: str, value: int, path: str) -> int:
+    bits = _BITS.get(type_name)
+    if bits is not None and not -(1 << bits) <= value < (1 << bits):
+        raise WireTypeError(f"Value {value} for '{path}' is out of range for type {type_name}")
+    return value
+
+
 def compile_reader(shape, leaves: dict[str, Callable], tag: str) -> Reader:
     cache = shape._cache
     fn = cache.get(tag)

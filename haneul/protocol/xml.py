@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element
 
 
 from haneul.protocol import timestamps
-from haneul.protocol.tree import WireTypeError
+from haneul.protocol.tree import WireTypeError, in_range
 
 # -- writing ------------------------------------------------------------------------------
 # xml.sax.saxutils would do, but importing it pulls in urllib.request: ~12 ms of start-up.
@@ -294,7 +294,7 @@ def scalar_from_text(shape, text: str, path: str):
     t = shape.type
     try:
         if t in ("integer", "long", "short", "byte", "biginteger"):
-            return int(text)
+            return in_range(t, int(text), path)
         if t in ("float", "double", "bigdecimal"):
             return float(text)
         if t == "boolean":

@@ -52,6 +52,14 @@ def test_big_integer_stays_exact():
     assert R["long"](2 ** 63 - 1, "p") == 2 ** 63 - 1
 
 
+@pytest.mark.parametrize("name,bits", [("integer", 31), ("long", 63), ("short", 15), ("byte", 7)])
+def test_integers_beyond_the_type_range_are_refused(name, bits):
+    assert R[name](-(2 ** bits), "p") == -(2 ** bits)
+    refused(R[name], 2 ** bits)
+    refused(R[name], -(2 ** bits) - 1)
+    refused(R[name], float(2 ** 70))
+
+
 @pytest.mark.parametrize("name", ["float", "double"])
 def test_floats(name):
     assert R[name](1, "p") == 1.0 and isinstance(R[name](1, "p"), float)

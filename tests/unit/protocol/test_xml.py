@@ -217,7 +217,8 @@ def test_special_floats(value, text):
 
 
 @pytest.mark.parametrize("shape_name,text", [("I", "1.5"), ("I", "ten"), ("B", "TRUE"), ("B", "1"),
-                                             ("T", "someday"), ("Bl", "not base64!"), ("D", "one")])
+                                             ("T", "someday"), ("Bl", "not base64!"), ("D", "one"),
+                                             ("I", "2147483648"), ("I", "-2147483649")])
 def test_bad_scalars_are_serialization_exceptions(shape_name, text):
     with pytest.raises(AwsError) as e:
         scalar_from_text(SPEC_SYN.shape(shape_name), text, "Doc.Member")
