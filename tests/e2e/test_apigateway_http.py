@@ -265,4 +265,20 @@ def test_control_plane_errors(clients):
     assert [r["RouteKey"] for r in v2.get_routes(ApiId=api["ApiId"])["Items"]] == ["GET /a"]
     exported = json.loads(v2.export_api(ApiId=api["ApiId"], Specification="OAS30", OutputType="JSON")["body"].read())
     assert "/a" in exported["paths"]
+    for bad in ("ten", "0", "-1", "a\x00b"):      # MaxResults is a string in the model
+        with pytest.raises(v2.exceptions.BadRequestException):
+            v2.get_routes(ApiId=api["ApiId"], MaxResults=bad)
     v2.delete_api(ApiId=api["ApiId"])
+
+
+def test_domain_name_certificate_upload_date_is_kept(clients):
+    import datetime
+    v2 = clients["apigatewayv2"]
+    when = datetime.datetime(2020, 1, 2, tzinfo=datetime.timezone.utc)
+    v2.create_domain_name(DomainName="up.example.com", DomainNameConfigurations=[
+        {"CertificateArn": "arn:aws:acm:us-east-1:123412341277:certificate/c", "CertificateUploadDate": when}])
+    got = v2.get_domain_name(DomainName="up.example.com")["DomainNameConfigurations"][0]
+    assert got["CertificateUploadDate"] == when
+    v2.update_domain_name(DomainName="up.example.com", DomainNameConfigurations=[
+        {"CertificateArn": "arn:aws:acm:us-east-1:123412341277:certificate/d", "CertificateUploadDate": when}])
+    assert v2.get_domain_name(DomainName="up.example.com")["DomainNameConfigurations"][0]["CertificateUploadDate"] == when

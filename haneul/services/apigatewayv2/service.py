@@ -3,8 +3,10 @@ The data plane is httpplane.py, reached through apigateway/invoke.py."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
+from haneul.protocol import timestamps
 from haneul.services.apigatewayv2 import store
 from haneul.services.apigatewayv2.store import bad_request, conflict, not_found
 from haneul.services.base import Service, utcnow
@@ -592,8 +594,7 @@ class ApiGatewayV2(Service):
         if store.get(ctx.db, ctx, "domainname", "", name) is not None:
             raise conflict(f"The domain name resource already exists: {name}")
         configs = []
-        for c in request.get("DomainNameConfigurations") or [{}]:
-            c = dict(c)
+        for c in _stored_configs(request.get("DomainNameConfigurations") or [{}]):
             c.setdefault("ApiGatewayDomainName", f"d-{store.new_id(10)}.execute-api.{ctx.region}.amazonaws.com")
             c.setdefault("DomainNameStatus", "AVAILABLE")
             c.setdefault("EndpointType", "REGIONAL")
@@ -622,6 +623,8 @@ class ApiGatewayV2(Service):
     def update_domain_name(self, ctx, request):
         doc = self._domain(ctx, request["DomainName"])
         doc.update(_pick(request, ("DomainNameConfigurations", "MutualTlsAuthentication", "RoutingMode")))
+        if "DomainNameConfigurations" in doc:
+            doc["DomainNameConfigurations"] = _stored_configs(doc["DomainNameConfigurations"])
         store.put(ctx.db, ctx, "domainname", "", doc["DomainName"], doc)
         return doc
 
@@ -738,3 +741,15 @@ class ApiGatewayV2(Service):
     def export_api(self, ctx, request):
         from haneul.services.apigatewayv2.openapi import export_definition
         return export_definition(self, ctx, request)
+
+
+def _stored_configs(configs: list) -> list:
+    """Domain name configurations as stored: timestamps (CertificateUploadDate) as epoch
+    seconds, since the record is JSON."""
+    out = []
+    for c in configs:
+        c = dict(c)
+        if isinstance(c.get("CertificateUploadDate"), datetime.datetime):
+            c["CertificateUploadDate"] = timestamps.epoch(c["CertificateUploadDate"])
+        out.append(c)
+    return out

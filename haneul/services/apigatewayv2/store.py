@@ -45,9 +45,22 @@ def items(db, ctx, kind, parent=""):
     return _r.items(db, ctx, kind, parent, TABLE)
 
 
+def _max_results(text) -> int:
+    # The model types MaxResults as a string; a client can send anything in it.
+    if not text:
+        return 100
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise bad_request(f"Invalid MaxResults: {text}")
+    return limit
+
+
 def page(docs: list, request: dict) -> dict:
     """{Items, NextToken} for MaxResults/NextToken requests."""
-    limit = int(request.get("MaxResults") or 100)
+    limit = _max_results(request.get("MaxResults"))
     start = 0
     if request.get("NextToken"):
         start = decode_token(request["NextToken"], lambda: bad_request("Invalid NextToken"))
