@@ -175,13 +175,15 @@ class ConfigOperations:
             doc = json.loads(text)
             if not text.lstrip().startswith("{") or not isinstance(doc, dict):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):      # RecursionError: nesting deeper than the parser's stack
             raise AwsError("MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'",
                            status=400) from None
         statements = doc.get("Statement")
         if not statements:
             raise AwsError("MalformedPolicy", "Missing required field Statement", status=400)
         for st in statements if isinstance(statements, list) else [statements]:
+            if not isinstance(st, dict):
+                raise AwsError("MalformedPolicy", "Statement is not a JSON object", status=400)
             if st.get("Effect") not in ("Allow", "Deny"):
                 raise AwsError("MalformedPolicy", "Invalid effect: " + str(st.get("Effect")), status=400)
             if "Principal" not in st and "NotPrincipal" not in st:
