@@ -180,3 +180,11 @@ def test_openapi_import_and_export(gw_server, apigw):
         restApiId=api["id"])["items"] if r["path"] == "/pets/{id}"][0]["id"], httpMethod="GET",
         pathWithQueryString="/pets/7")
     assert result["status"] == 200 and json.loads(result["body"]) == {"pet": "7"}
+
+
+def test_imports_refuse_bodies_that_are_not_text_or_too_deep(apigw):
+    for body in (b"\x00\xff\xfe", ('{"a":' * 3000 + "1" + "}" * 3000).encode()):
+        with pytest.raises(apigw.exceptions.BadRequestException):
+            apigw.import_rest_api(body=body)
+    with pytest.raises(apigw.exceptions.BadRequestException):
+        apigw.import_api_keys(body=b"\x00\xff\xfe", format="csv")

@@ -107,7 +107,10 @@ class KeyOps:
         if request.get("format") != "csv":
             raise bad_request("Invalid format specified: only csv is supported")
         body = request.get("body") or b""
-        text = body.decode("utf-8-sig") if isinstance(body, bytes) else body
+        try:
+            text = body.decode("utf-8-sig") if isinstance(body, bytes) else body
+        except UnicodeDecodeError:
+            raise bad_request("Invalid API key file: the body is not UTF-8 text") from None
         rows = list(csv.DictReader(io.StringIO(text)))
         ids, warnings = [], []
         for i, row in enumerate(rows, 2):

@@ -19,13 +19,16 @@ _REF = re.compile(r"^#/(?:definitions|components/schemas)/(.+)$")
 
 def parse_definition(body) -> dict:
     if isinstance(body, (bytes, bytearray)):
-        body = bytes(body).decode("utf-8-sig")
+        try:
+            body = bytes(body).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise bad_request("Invalid OpenAPI input: the body is not UTF-8 text") from None
     body = (body or "").strip()
     if not body:
         raise bad_request("Invalid OpenAPI input: the body is empty")
     try:
         spec = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):      # nesting deeper than the parser's stack
         try:
             import yaml
             spec = yaml.safe_load(body)
