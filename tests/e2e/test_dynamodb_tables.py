@@ -90,6 +90,14 @@ def test_stream_enable_disable_messages(ddb):
         ("ValidationException", "Table has no stream to disable: TableName: t")
 
 
+def test_create_without_key_schema_or_definitions(aws_client):
+    ddb = aws_client("dynamodb")
+    assert _error(ddb.create_table, TableName="k", BillingMode="PAY_PER_REQUEST") == (
+        "ValidationException",
+        "2 validation errors detected: Value null at 'attributeDefinitions' failed to satisfy constraint: "
+        "Member must not be null; Value null at 'keySchema' failed to satisfy constraint: Member must not be null")
+
+
 def test_create_with_stream_needs_view_type(aws_client):
     ddb = aws_client("dynamodb")
     assert _error(ddb.create_table, TableName="s", StreamSpecification={"StreamEnabled": True}, **KEYS) == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from haneul.errors import AwsError
+from haneul.protocol import validate
 from haneul.services.base import arn as make_arn
 from haneul.services.base import tag_list
 from haneul.services.dynamodb import storage, streams
@@ -43,6 +44,13 @@ def _check_projection(d: dict) -> None:
 
 
 def validate_create(req: dict) -> None:
+    # The model no longer marks these required (TableName alone is), but DynamoDB still
+    # refuses a table without them, in its null-member wording.
+    missing = [f"Value null at '{m}' failed to satisfy constraint: Member must not be null"
+               for m, name in (("attributeDefinitions", "AttributeDefinitions"), ("keySchema", "KeySchema"))
+               if req.get(name) is None]
+    if missing:
+        raise invalid(validate.message(missing))
     defs = [a["AttributeName"] for a in req["AttributeDefinitions"]]
     keys = [k["AttributeName"] for k in req["KeySchema"]]
     billing = req.get("BillingMode", "PROVISIONED")
