@@ -116,3 +116,14 @@ def test_versions_aliases_tags(sfn):
     ex = sfn.start_execution(stateMachineArn=alias, input='{"v": 1}')["executionArn"]
     assert wait_done(sfn, ex)["stateMachineAliasArn"] == alias
     assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "k", "value": "v"}]
+
+
+def test_test_state_refuses_definitions_and_inputs_that_are_not_objects(sfn):
+    pass_state = json.dumps({"Type": "Pass", "End": True})
+    for definition in ("7", "[1]", '{"StartAt": "P", "States": 3}', '{"a":' * 3000 + "1" + "}" * 3000):
+        with pytest.raises(sfn.exceptions.InvalidDefinition):
+            sfn.test_state(definition=definition, roleArn=ROLE)
+    for key, value in (("input", "not json"), ("variables", "[1]"), ("variables", "{")):
+        with pytest.raises(sfn.exceptions.InvalidExecutionInput):
+            sfn.test_state(definition=pass_state, roleArn=ROLE, **{key: value})
+    assert sfn.test_state(definition=pass_state, input='{"a": 1}')["status"] == "SUCCEEDED"

@@ -23,7 +23,7 @@ def _bad_token():
 def _parse_input(text: str | None):
     try:
         return json.loads(text if text is not None else "{}")
-    except ValueError:
+    except (ValueError, RecursionError):      # RecursionError: nesting deeper than the parser's stack
         raise AwsError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{text}'") from None
 
 

@@ -9,24 +9,31 @@ from haneul.services.stepfunctions.asl.engine import Execution, Frame
 from haneul.services.stepfunctions.asl.errors import StatesError
 from haneul.services.stepfunctions.asl.host import ManualHost
 from haneul.services.stepfunctions.asl.states import run_state
+from haneul.services.stepfunctions.executions import _parse_input
 
 
 async def run_test_state(ctx, request) -> dict:
     try:
         definition = json.loads(request["definition"])
-    except ValueError:
+    except (ValueError, RecursionError):      # RecursionError: nesting deeper than the parser's stack
+        definition = None
+    if not isinstance(definition, dict):
         raise AwsError("InvalidDefinition", "Invalid State Machine Definition: 'Definition must be a valid JSON "
-                                            "object'") from None
+                                            "object'")
     if "States" in definition:
         name = request.get("stateName") or definition.get("StartAt")
-        state = definition["States"].get(name)
+        states = definition["States"]
+        state = states.get(name) if isinstance(states, dict) and isinstance(name, str) else None
         language = definition.get("QueryLanguage", "JSONPath")
     else:
         name, state, language = request.get("stateName") or "TestState", definition, "JSONPath"
     if not isinstance(state, dict) or "Type" not in state:
         raise AwsError("InvalidDefinition", "Invalid State Machine Definition: 'The state to test was not found'")
-    input_ = json.loads(request.get("input") or "{}")
-    variables = json.loads(request.get("variables") or "{}")
+    input_ = _parse_input(request.get("input") or "{}")
+    variables = _parse_input(request.get("variables") or "{}")
+    if not isinstance(variables, dict):
+        raise AwsError("InvalidExecutionInput", "Invalid State Machine Execution Input: 'variables must be a JSON "
+                                                "object'")
     exe = Execution({"StartAt": name, "States": {name: state}, "QueryLanguage": language}, input_, ManualHost(ctx.now()))
     frame = Frame(prev=0, variables=dict(variables))
     out: dict = {}
