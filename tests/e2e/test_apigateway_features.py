@@ -188,3 +188,10 @@ def test_imports_refuse_bodies_that_are_not_text_or_too_deep(apigw):
             apigw.import_rest_api(body=body)
     with pytest.raises(apigw.exceptions.BadRequestException):
         apigw.import_api_keys(body=b"\x00\xff\xfe", format="csv")
+
+
+def test_model_schema_nested_past_the_json_parser_is_a_bad_request(apigw):
+    api = apigw.create_rest_api(name="deep-model")
+    with pytest.raises(apigw.exceptions.BadRequestException):
+        apigw.create_model(restApiId=api["id"], name="Deep", contentType="application/json",
+                           schema="[" * 5000 + "]" * 5000)

@@ -351,3 +351,12 @@ def test_query_queue_url_as_the_request_path(query, aws_account):
     status, tree = query({"Action": "SendMessage", "MessageBody": "via path"},
                          path=f"/{aws_account}/bypath")
     assert status == 200, ET.tostring(tree)
+
+
+def test_policies_nested_past_the_json_parser_are_invalid_values(sqs):
+    url = sqs.create_queue(QueueName="deep")["QueueUrl"]
+    deep = '{"a":' * 3000 + "1" + "}" * 3000
+    for name in ("Policy", "RedrivePolicy", "RedriveAllowPolicy"):
+        with pytest.raises(ClientError) as e:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={name: deep})
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, name

@@ -127,3 +127,8 @@ def test_test_state_refuses_definitions_and_inputs_that_are_not_objects(sfn):
         with pytest.raises(sfn.exceptions.InvalidExecutionInput):
             sfn.test_state(definition=pass_state, roleArn=ROLE, **{key: value})
     assert sfn.test_state(definition=pass_state, input='{"a": 1}')["status"] == "SUCCEEDED"
+
+
+def test_task_output_nested_past_the_json_parser_is_invalid_output(sfn):
+    with pytest.raises(sfn.exceptions.InvalidOutput):
+        sfn.send_task_success(taskToken="t", output='{"a":' * 3000 + "1" + "}" * 3000)

@@ -37,7 +37,7 @@ def _check_schema(schema: str | None) -> None:
         return
     try:
         parsed = json.loads(schema)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad_request("Invalid model specified: Validation Result: warnings : [], errors : [Invalid model "
                           "schema specified. Unsupported keyword(s): [] ]") from None
     if not isinstance(parsed, dict):
@@ -49,7 +49,7 @@ def model_template(schema_text: str | None, models: dict[str, dict]) -> str:
     """A sample mapping template for a model, as GetModelTemplate gives one."""
     try:
         schema = json.loads(schema_text or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         schema = {}
     lines = ["#set($inputRoot = $input.path('$'))"]
 
@@ -60,7 +60,7 @@ def model_template(schema_text: str | None, models: dict[str, dict]) -> str:
             if target:
                 try:
                     s = json.loads(target.get("schema") or "{}")
-                except ValueError:
+                except (ValueError, RecursionError):
                     s = {}
         kind = s.get("type")
         pad = "  " * indent
@@ -319,7 +319,7 @@ class ApiPartOps:
         body = request.get("body") or b"{}"
         try:
             spec = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise bad_request("Invalid documentation body: not JSON") from None
         parts = ((spec.get("x-amazon-apigateway-documentation") or {}).get("documentationParts")
                  if isinstance(spec, dict) else None) or []

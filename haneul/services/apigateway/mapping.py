@@ -159,5 +159,5 @@ def parse_json_lenient(text: str) -> Any:
     refuses; AWS's services read it, so we do too."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return json.loads(text.replace("\\'", "'"))

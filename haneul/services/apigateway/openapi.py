@@ -441,7 +441,7 @@ def export(ctx, api: dict, snapshot: dict, stage: dict, export_type: str, extens
     for m in snapshot.get("models") or ():
         try:
             schema = json.loads(m.get("schema") or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             schema = {}
         schema.pop("$schema", None)
         models[m["name"]] = _export_refs(schema, v3)
@@ -472,7 +472,7 @@ def export(ctx, api: dict, snapshot: dict, stage: dict, export_type: str, extens
         if api.get("policy"):
             try:
                 doc[X + "policy"] = json.loads(api["policy"])
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
     return doc
 

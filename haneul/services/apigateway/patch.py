@@ -48,7 +48,7 @@ def coerce(shape, value: Any, path: str) -> Any:
         import json
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise bad_request(f"Invalid value for {path}") from None
     return value
 

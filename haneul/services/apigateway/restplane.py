@@ -313,7 +313,7 @@ async def _integrate(ctx, owner, integration, incoming, resource, path_params, p
                 doc = json.loads(body_out)
                 if isinstance(doc, dict) and doc.get("statusCode") is not None:
                     status = int(doc["statusCode"])
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, RecursionError):
                 pass
         result = integrations.Result(status, {}, b"")
         key = str(status)

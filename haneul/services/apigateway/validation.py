@@ -46,7 +46,7 @@ def _inline(schema, models: dict, depth: int = 0):
             if model is not None:
                 try:
                     target = json.loads(model.get("schema") or "{}")
-                except ValueError:
+                except (ValueError, RecursionError):
                     target = {}
                 return _inline(target, models, depth + 1)
         return {k: _inline(v, models, depth) for k, v in schema.items()}
@@ -62,7 +62,7 @@ def validator_for(compiled, model_name: str):
         model = compiled.models.get(model_name)
         try:
             schema = json.loads((model or {}).get("schema") or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             schema = {}
         schema = _inline(schema, compiled.models)
         schema.pop("$schema", None)
@@ -85,7 +85,7 @@ def check_body(compiled, method: dict, content_type: str, body: str) -> None:
         return
     try:
         doc = json.loads(body) if body.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationFailed("BAD_REQUEST_BODY", "Invalid request body",
                                "[Invalid JSON in the request body]") from None
     validator = validator_for(compiled, name)

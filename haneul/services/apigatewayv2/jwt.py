@@ -91,7 +91,7 @@ async def validate(token: str, config: dict, scopes: list[str] | None) -> dict:
         header = json.loads(_b64(head_b64))
         claims = json.loads(_b64(body_b64))
         signature = _b64(sig_b64)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise JwtRejected(401, "Unauthorized") from None
     issuer = config.get("Issuer") or ""
     if claims.get("iss") != issuer:

@@ -71,7 +71,7 @@ def build_request(subtype: str, values: dict) -> tuple[str, str, dict]:
         elif kind == "json" and isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise SubtypeError(400, {"message": f"{name} must be JSON"}) from None
         elif kind == "list" and isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]

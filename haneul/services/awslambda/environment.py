@@ -121,7 +121,7 @@ class Environment:
                 error_type = headers.get("lambda-runtime-function-error-type") or "Unhandled"
                 try:
                     json.loads(body or b"null")
-                except ValueError:
+                except (ValueError, RecursionError):
                     body = json.dumps({"errorMessage": body.decode("utf-8", "replace"),
                                        "errorType": error_type}).encode()
                 inv.future.set_result((error_type, body or b"{}"))

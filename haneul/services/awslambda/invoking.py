@@ -345,7 +345,7 @@ def _record(ctx, row: dict, condition: str, outcome: Outcome | None, config: dic
 def _json_or_text(data: bytes):
     try:
         return json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return data.decode("utf-8", "replace")
 
 
@@ -368,7 +368,7 @@ async def _deliver_failure(ctx, row, settings, result, condition) -> None:
         if outcome is not None:
             try:
                 error = json.loads(outcome.payload)
-            except ValueError:
+            except (ValueError, RecursionError):
                 error = {}
         attributes = {"RequestID": {"DataType": "String", "StringValue": row["request_id"]},
                       "ErrorCode": {"DataType": "Number", "StringValue": "200"},

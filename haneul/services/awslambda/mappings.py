@@ -364,7 +364,7 @@ async def _gather(dispatcher, ctx, queue_url: str, doc: dict) -> list[dict]:
 def _batch_failures(payload: bytes) -> set | None:
     try:
         doc = json.loads(payload or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if doc is None or not isinstance(doc, dict):
         return set()

@@ -126,7 +126,7 @@ class PermissionOps:
         name, key = self._policy_target(ctx, request["ResourceArn"])
         try:
             policy = json.loads(request["Policy"])
-        except ValueError:
+        except (ValueError, RecursionError):
             raise AwsError("InvalidParameterValueException", "The policy is not valid JSON.", Type="User") from None
         statements = policy.get("Statement") if isinstance(policy, dict) else None
         if isinstance(statements, dict):

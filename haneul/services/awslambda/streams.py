@@ -164,7 +164,7 @@ def batch_failures(payload: bytes, sequences: list[str]) -> int | None:
     everything succeeded, 0 when the answer is malformed (the whole batch failed)."""
     try:
         doc = json.loads(payload or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         return 0
     if not isinstance(doc, dict) or doc.get("batchItemFailures") in (None, []):
         return None

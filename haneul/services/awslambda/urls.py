@@ -74,7 +74,7 @@ def response_of(payload: bytes) -> tuple[int, dict, bytes]:
     """The HTTP answer a function's result stands for (format 2.0 rules)."""
     try:
         result = json.loads(payload or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         return 200, {"Content-Type": "application/json"}, payload
     if isinstance(result, dict) and "statusCode" in result:
         headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}

@@ -33,7 +33,7 @@ def verify(token: str) -> tuple[str, str] | None:
         return None
     try:
         blob, name, expires = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return (blob, name) if expires >= time.time() else None
 

@@ -412,7 +412,7 @@ class BackupOps:
                           "exceeded")
         try:
             doc = json.loads(policy)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise invalid("One or more parameter values were invalid: Invalid policy document: This policy contains "
                           "invalid Json") from None
         if not isinstance(doc, dict) or not doc.get("Statement"):

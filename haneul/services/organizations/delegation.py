@@ -191,7 +191,7 @@ class DelegationOps(Access):
 def _check_resource_policy(content: str) -> None:
     try:
         doc = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     statements = doc.get("Statement") if isinstance(doc, dict) else None
     statements = [statements] if isinstance(statements, dict) else statements

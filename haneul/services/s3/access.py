@@ -88,7 +88,7 @@ def policy_is_public(policy: dict | str | None) -> bool:
     if isinstance(policy, str):
         try:
             policy = json.loads(policy)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
     statements = policy.get("Statement", [])
     if isinstance(statements, dict):
@@ -296,7 +296,7 @@ def check(ctx, db, bucket, action: str, key: str | None = None, request: dict | 
     if isinstance(policy, str):
         try:
             policy = json.loads(policy)
-        except ValueError:
+        except (ValueError, RecursionError):
             policy = None
     resource = f"arn:aws:s3:::{bucket['name']}" + (f"/{key}" if key is not None else "")
     if owner and not policy:

@@ -163,7 +163,7 @@ def same_value(name: str, supplied: str, current: str | None) -> bool:
     if name == "Policy":
         try:
             return json.loads(supplied) == json.loads(current)
-        except ValueError:
+        except (ValueError, RecursionError):
             return supplied == current
     return supplied == current
 
@@ -174,7 +174,7 @@ def _policy(value: str) -> str:
         return value
     try:
         doc = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     if not isinstance(doc, dict):
         raise invalid_attribute_value("Policy")
@@ -190,7 +190,7 @@ def _redrive_policy(value: str, fifo: bool) -> str:
         return value
     try:
         doc = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     if not isinstance(doc, dict):
         raise invalid_attribute_value("RedrivePolicy", "Redrive policy is not a valid JSON map.")
@@ -233,7 +233,7 @@ def _redrive_allow_policy(value: str) -> str:
         "Amazon SQS can't create the redrive allow policy, as it\u2019s in an unsupported format.")
     try:
         doc = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise unsupported from None
     if not isinstance(doc, dict) or set(doc) - {"redrivePermission", "sourceQueueArns"}:
         raise unsupported

@@ -65,7 +65,7 @@ def _json(v: str) -> bool:
     try:
         json.loads(v)
         return True
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 

@@ -57,7 +57,7 @@ def parse(text: str, now: float) -> Policies:
     """The Policies member of PutParameter -> what to store.  `[]` and `[{}]` clear them."""
     try:
         items = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _attribute_error("Invalid policies input: the policies must be a JSON array of "
                                "policy objects.") from None
     if isinstance(items, dict):

@@ -339,7 +339,7 @@ class ExecutionOps:
     def send_task_success(self, ctx, request):
         try:
             output = json.loads(request["output"])
-        except ValueError:
+        except (ValueError, RecursionError):
             raise AwsError("InvalidOutput", f"Invalid Output: '{request['output']}'", status=400) from None
         if not integrations.complete_token(request["taskToken"], output):
             raise AwsError("TaskDoesNotExist", "Task Does Not Exist")

@@ -243,7 +243,7 @@ async def _run_lambda(host, params: dict) -> tuple[dict, Any]:
     text = bytes(body).decode("utf-8", "replace")
     try:
         value = json.loads(text) if text else None
-    except ValueError:
+    except (ValueError, RecursionError):
         value = text
     if out.get("FunctionError"):
         error = value.get("errorType") if isinstance(value, dict) else None

@@ -40,7 +40,7 @@ class InputVar:
             text = self.body.strip()
             try:
                 self._doc = json.loads(text) if text else {}
-            except ValueError:
+            except (ValueError, RecursionError):
                 self._doc = _UNPARSED
                 return _UNPARSED
         return self._doc

@@ -263,7 +263,7 @@ def _string_to_json(name, args):
         return None
     try:
         val = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise intrinsic_error(f"{name} could not parse the string as JSON: {args[0]}") from None
     return 0 if val == 0 and isinstance(val, (int, float)) and not isinstance(val, bool) else val
 

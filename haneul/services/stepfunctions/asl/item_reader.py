@@ -153,7 +153,7 @@ def parse_object(text: str, config: dict) -> list:
     if kind == "JSON":
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _reader_failed("Attempting to map over non-iterable node.") from None
         if "ItemsPointer" in config:
             value = _pointer(value, config["ItemsPointer"])
