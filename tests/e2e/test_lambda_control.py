@@ -191,3 +191,12 @@ def test_code_from_s3(aws_client, aws_account):
     code, message = error(lam.create_function, FunctionName="no-bucket", Runtime="python3.12", Role=role,
                           Handler="app.handler", Code={"S3Bucket": f"nope-{aws_account}", "S3Key": "v1.zip"})
     assert code == "InvalidParameterValueException" and "NoSuchBucket" in message
+
+
+def test_layer_version_number_beyond_a_long_is_refused(lam):
+    # VersionNumber is a model `long` in the URI: 2**70 reached SQLite (OverflowError: 500)
+    for call in (lam.get_layer_version, lam.delete_layer_version, lam.get_layer_version_policy):
+        with pytest.raises(ClientError) as e:
+            call(LayerName="fuzz-layer", VersionNumber=2 ** 70)
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert e.value.response["Error"]["Code"] == "SerializationException"
