@@ -106,3 +106,12 @@ def test_full_object_crc_checksum(s3, bk):
         {"PartNumber": 2, "ETag": pb["ETag"], "ChecksumCRC32": pb["ChecksumCRC32"]}]})
     whole = base64.b64encode(zlib.crc32(a + b).to_bytes(4, "big")).decode()
     assert r["ChecksumCRC32"] == whole and r["ChecksumType"] == "FULL_OBJECT"
+
+
+def test_list_uploads_with_url_encoding(s3, bk):
+    # without it a NUL in the prefix went back raw, an XML body no client can parse
+    s3.create_multipart_upload(Bucket=bk, Key="dir/x y")
+    out = s3.list_multipart_uploads(Bucket=bk, Prefix="dir/", EncodingType="url")
+    assert out["EncodingType"] == "url" and [u["Key"] for u in out["Uploads"]] == ["dir/x%20y"]
+    out = s3.list_multipart_uploads(Bucket=bk, Prefix="a\x00b", EncodingType="url")
+    assert out["Prefix"] == "a%00b" and "Uploads" not in out

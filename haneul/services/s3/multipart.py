@@ -13,7 +13,7 @@ import secrets
 
 from haneul.errors import AwsError
 from haneul.services.base import from_epoch
-from haneul.services.s3 import access, bodies, checksums, conditions, restore, storage
+from haneul.services.s3 import access, bodies, checksums, conditions, listing, restore, storage
 from haneul.services.s3.objects import (check_metadata, find_version, lock_fields, object_headers,
                                         tags_from_header, write_version)
 from haneul.services.s3.storage import get_bucket
@@ -208,6 +208,7 @@ class MultipartOperations:
         prefix, delim = request.get("Prefix") or "", request.get("Delimiter") or ""
         limit = min(request.get("MaxUploads") if request.get("MaxUploads") is not None else 1000, 1000)
         key_marker, id_marker = request.get("KeyMarker") or "", request.get("UploadIdMarker") or ""
+        enc = listing._encoder(request)      # encoding-type=url: keys go back percent-encoded
         rows = db.execute("SELECT * FROM s3_upload WHERE bucket=? AND key >= ? ORDER BY key, initiated, upload_id",
                           (bucket["name"], prefix)).fetchall()
         uploads, prefixes, truncated = [], [], False
@@ -241,17 +242,18 @@ class MultipartOperations:
                 truncated = True
                 break
             uploads.append(r)
-        out = {"Bucket": bucket["name"], "KeyMarker": key_marker, "UploadIdMarker": id_marker,
-               "Prefix": prefix, "Delimiter": delim or None, "MaxUploads": limit, "IsTruncated": truncated,
-               "Uploads": [{"UploadId": r["upload_id"], "Key": r["key"], "Initiated": from_epoch(round(r["initiated"], 3)),
+        out = {"Bucket": bucket["name"], "KeyMarker": enc(key_marker), "UploadIdMarker": id_marker,
+               "Prefix": enc(prefix), "Delimiter": enc(delim) if delim else None, "MaxUploads": limit,
+               "IsTruncated": truncated, "EncodingType": request.get("EncodingType"),
+               "Uploads": [{"UploadId": r["upload_id"], "Key": enc(r["key"]), "Initiated": from_epoch(round(r["initiated"], 3)),
                             "StorageClass": json.loads(r["settings"]).get("StorageClass", "STANDARD"),
                             "Owner": storage.owner(r["owner"]), "Initiator": {"ID": storage.canonical_id(r["owner"])},
                             **({"ChecksumAlgorithm": json.loads(r["settings"])["ChecksumAlgorithm"]}
                                if json.loads(r["settings"]).get("ChecksumAlgorithm") else {})}
                            for r in uploads] or None,
-               "CommonPrefixes": [{"Prefix": p} for p in prefixes] or None}
+               "CommonPrefixes": [{"Prefix": enc(p)} for p in prefixes] or None}
         if truncated and uploads:
-            out["NextKeyMarker"], out["NextUploadIdMarker"] = uploads[-1]["key"], uploads[-1]["upload_id"]
+            out["NextKeyMarker"], out["NextUploadIdMarker"] = enc(uploads[-1]["key"]), uploads[-1]["upload_id"]
         return {k: v for k, v in out.items() if v is not None}
 
     def abort_multipart_upload(self, ctx, request):
