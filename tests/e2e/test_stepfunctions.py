@@ -132,3 +132,8 @@ def test_test_state_refuses_definitions_and_inputs_that_are_not_objects(sfn):
 def test_task_output_nested_past_the_json_parser_is_invalid_output(sfn):
     with pytest.raises(sfn.exceptions.InvalidOutput):
         sfn.send_task_success(taskToken="t", output='{"a":' * 3000 + "1" + "}" * 3000)
+
+
+def test_validate_definition_nested_past_the_json_parser(sfn):
+    r = sfn.validate_state_machine_definition(definition="[" * 5000 + "]" * 5000)
+    assert r["result"] == "FAIL" and r["diagnostics"][0]["code"] == "INVALID_JSON_DESCRIPTION"

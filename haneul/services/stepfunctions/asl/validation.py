@@ -31,7 +31,7 @@ class _LabelError(Exception):
 def parse(text: str) -> tuple[Any, list[dict]]:
     try:
         definition = json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):      # RecursionError: nested past the parser's stack
         return None, [_diag("INVALID_JSON_DESCRIPTION", "Definition must be a valid JSON object")
                       if text.strip() else
                       _diag("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
