@@ -195,3 +195,10 @@ def test_model_schema_nested_past_the_json_parser_is_a_bad_request(apigw):
     with pytest.raises(apigw.exceptions.BadRequestException):
         apigw.create_model(restApiId=api["id"], name="Deep", contentType="application/json",
                            schema="[" * 5000 + "]" * 5000)
+
+
+def test_documentation_properties_nested_past_the_json_parser_is_a_bad_request(apigw):
+    api = apigw.create_rest_api(name="deep-doc")
+    with pytest.raises(apigw.exceptions.BadRequestException):
+        apigw.create_documentation_part(restApiId=api["id"], location={"type": "API"},
+                                        properties="[" * 5000 + "]" * 5000)

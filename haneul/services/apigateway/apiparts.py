@@ -377,7 +377,7 @@ class ApiPartOps:
 def _check_json(text) -> None:
     try:
         json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise bad_request("Invalid documentation content: properties must be a JSON object") from None
 
 

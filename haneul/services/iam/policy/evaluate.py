@@ -122,7 +122,7 @@ def parse(text: str, policy_id: str, policy_type: str) -> Policy:
 def _statements(text: str) -> tuple[Statement, ...]:
     try:
         doc = json.loads(text)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:
         raise PolicyError("Syntax errors in policy.") from e
     if not isinstance(doc, dict) or "Statement" not in doc:
         raise PolicyError("Syntax errors in policy.")

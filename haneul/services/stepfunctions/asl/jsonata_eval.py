@@ -67,7 +67,7 @@ def _extras(jsonata_mod, utils):
     def parse(text):
         try:
             return _wrap(json.loads(text), utils)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             raise query_error(f"The JSONata function $parse could not parse the string: {text}") from None
 
     return {"partition": partition, "range": range_, "hash": hash_, "random": random_,
