@@ -183,7 +183,7 @@ def test_openapi_import_and_export(gw_server, apigw):
 
 
 def test_imports_refuse_bodies_that_are_not_text_or_too_deep(apigw):
-    for body in (b"\x00\xff\xfe", ('{"a":' * 3000 + "1" + "}" * 3000).encode()):
+    for body in (b"\x00\xff\xfe", ('{"a":' * 20000 + "1" + "}" * 20000).encode()):
         with pytest.raises(apigw.exceptions.BadRequestException):
             apigw.import_rest_api(body=body)
     with pytest.raises(apigw.exceptions.BadRequestException):
@@ -194,11 +194,11 @@ def test_model_schema_nested_past_the_json_parser_is_a_bad_request(apigw):
     api = apigw.create_rest_api(name="deep-model")
     with pytest.raises(apigw.exceptions.BadRequestException):
         apigw.create_model(restApiId=api["id"], name="Deep", contentType="application/json",
-                           schema="[" * 5000 + "]" * 5000)
+                           schema="[" * 20000 + "]" * 20000)
 
 
 def test_documentation_properties_nested_past_the_json_parser_is_a_bad_request(apigw):
     api = apigw.create_rest_api(name="deep-doc")
     with pytest.raises(apigw.exceptions.BadRequestException):
         apigw.create_documentation_part(restApiId=api["id"], location={"type": "API"},
-                                        properties="[" * 5000 + "]" * 5000)
+                                        properties="[" * 20000 + "]" * 20000)

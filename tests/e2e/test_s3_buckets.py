@@ -230,7 +230,7 @@ def test_transfer_acceleration_config(aws_client):
 def test_malformed_bucket_policies_are_malformed_policy(aws_client):
     s3 = aws_client("s3")
     s3.create_bucket(Bucket="policy-fuzz")
-    for text in ('{"a":' * 3000 + "1" + "}" * 3000,                 # deeper than the JSON parser goes
+    for text in ('{"a":' * 20000 + "1" + "}" * 20000,                 # deeper than the JSON parser goes
                  json.dumps({"Version": "2012-10-17", "Statement": ["not an object"]})):
         with pytest.raises(ClientError) as e:
             s3.put_bucket_policy(Bucket="policy-fuzz", Policy=text)

@@ -120,7 +120,7 @@ def test_versions_aliases_tags(sfn):
 
 def test_test_state_refuses_definitions_and_inputs_that_are_not_objects(sfn):
     pass_state = json.dumps({"Type": "Pass", "End": True})
-    for definition in ("7", "[1]", '{"StartAt": "P", "States": 3}', '{"a":' * 3000 + "1" + "}" * 3000):
+    for definition in ("7", "[1]", '{"StartAt": "P", "States": 3}', '{"a":' * 20000 + "1" + "}" * 20000):
         with pytest.raises(sfn.exceptions.InvalidDefinition):
             sfn.test_state(definition=definition, roleArn=ROLE)
     for key, value in (("input", "not json"), ("variables", "[1]"), ("variables", "{")):
@@ -131,9 +131,9 @@ def test_test_state_refuses_definitions_and_inputs_that_are_not_objects(sfn):
 
 def test_task_output_nested_past_the_json_parser_is_invalid_output(sfn):
     with pytest.raises(sfn.exceptions.InvalidOutput):
-        sfn.send_task_success(taskToken="t", output='{"a":' * 3000 + "1" + "}" * 3000)
+        sfn.send_task_success(taskToken="t", output='{"a":' * 20000 + "1" + "}" * 20000)
 
 
 def test_validate_definition_nested_past_the_json_parser(sfn):
-    r = sfn.validate_state_machine_definition(definition="[" * 5000 + "]" * 5000)
+    r = sfn.validate_state_machine_definition(definition="[" * 20000 + "]" * 20000)
     assert r["result"] == "FAIL" and r["diagnostics"][0]["code"] == "INVALID_JSON_DESCRIPTION"

@@ -22,6 +22,8 @@ from haneul.errors import AwsError
 from haneul.protocol.codec import ErrorFacts
 from haneul.protocol.message import HttpResponse
 from haneul.protocol.rest import RestXml
+from haneul.protocol.tree import WireTypeError
+from haneul.protocol.xml import MalformedXml
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -74,6 +76,17 @@ def host_id() -> str:
 
 
 class S3Xml(RestXml):
+    def read_body(self, shape, body, payload_root):
+        # S3 answers any value of its XML bodies it cannot read (a word where a number goes, a
+        # number beyond its type) as MalformedXML, not the generic SerializationException
+        try:
+            return super().read_body(shape, body, payload_root)
+        except MalformedXml:
+            raise
+        except WireTypeError:
+            raise MalformedXml("The XML you provided was not well-formed or did not validate against our "
+                               "published schema") from None
+
     def root_name(self, shape) -> str:
         return ROOTS.get(shape.name) or shape.ser.get("name") or shape.name
 
