@@ -57,38 +57,45 @@ def _inv(event):
     return Invocation(os.urandom(8).hex(), json.dumps(event).encode(), "arn:aws:lambda:us-east-1:1:function:fn", 0.0)
 
 
-def test_warm_reuse_timeout_kills_group_and_throttle():
-    async def scenario():
+def _run(scenario) -> None:
+    """Run `scenario(engine, store)` on a fresh in-memory store and engine, closing both."""
+    async def main():
         store = Store(None)
         engine = Engine(None, store)
-        spec = _spec(store)
         try:
-            first = await engine.invoke(spec, _inv({}), None, 0)
-            second = await engine.invoke(spec, _inv({}), None, 0)
-            a, b = json.loads(first.payload), json.loads(second.payload)
-            assert a["pid"] == b["pid"] and first.init_ms is not None and second.init_ms is None
-            assert "Init Duration" in first.log and "Init Duration" not in second.log
-            started = time.monotonic()
-            marker = os.path.join(store.data_dir, "child-pid")
-            timed = await engine.invoke(spec, _inv({"spawn": marker, "sleep": 5}), None, 0)
-            assert time.monotonic() - started < 3
-            assert timed.error_type == "Sandbox.Timedout" and "Task timed out after 1.00 seconds" in timed.log
-            assert not os.path.exists(a["tmp"])           # the environment's files went with it
-            with open(marker) as f:
-                child = int(f.read())
-            await asyncio.sleep(0.2)
-            assert _dead(child)                 # the handler's child died with its process group
-            # reserved concurrency 1: a second concurrent invocation is throttled
-            slow = asyncio.ensure_future(engine.invoke(spec, _inv({"sleep": 0.5}), 1, 1))
-            await asyncio.sleep(0.1)
-            with pytest.raises(AwsError) as e:
-                await engine.invoke(spec, _inv({}), 1, 1)
-            assert e.value.fields["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
-            assert (await slow).error_type is None
+            await scenario(engine, store)
         finally:
             await engine.close()
             store.close()
-    asyncio.run(scenario())
+    asyncio.run(main())
+
+
+def test_warm_reuse_timeout_kills_group_and_throttle():
+    async def scenario(engine, store):
+        spec = _spec(store)
+        first = await engine.invoke(spec, _inv({}), None, 0)
+        second = await engine.invoke(spec, _inv({}), None, 0)
+        a, b = json.loads(first.payload), json.loads(second.payload)
+        assert a["pid"] == b["pid"] and first.init_ms is not None and second.init_ms is None
+        assert "Init Duration" in first.log and "Init Duration" not in second.log
+        started = time.monotonic()
+        marker = os.path.join(store.data_dir, "child-pid")
+        timed = await engine.invoke(spec, _inv({"spawn": marker, "sleep": 5}), None, 0)
+        assert time.monotonic() - started < 3
+        assert timed.error_type == "Sandbox.Timedout" and "Task timed out after 1.00 seconds" in timed.log
+        assert not os.path.exists(a["tmp"])           # the environment's files went with it
+        with open(marker) as f:
+            child = int(f.read())
+        await asyncio.sleep(0.2)
+        assert _dead(child)                 # the handler's child died with its process group
+        # reserved concurrency 1: a second concurrent invocation is throttled
+        slow = asyncio.ensure_future(engine.invoke(spec, _inv({"sleep": 0.5}), 1, 1))
+        await asyncio.sleep(0.1)
+        with pytest.raises(AwsError) as e:
+            await engine.invoke(spec, _inv({}), 1, 1)
+        assert e.value.fields["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        assert (await slow).error_type is None
+    _run(scenario)
 
 
 def test_loopback_server_chunked_and_keepalive():
@@ -202,128 +209,98 @@ def test_invocation_logs_are_batched_and_read_after_flush():
 
 
 def test_warm_invocations_read_only_new_log_output():
-    async def scenario():
-        store = Store(None)
-        engine = Engine(None, store)
+    async def scenario(engine, store):
         spec = _spec(store)
-        try:
-            first = await engine.invoke(spec, _inv({}), None, 0)
-            second = await engine.invoke(spec, _inv({}), None, 0)
-            assert first.log.count("START RequestId") == 1 and second.log.count("START RequestId") == 1
-            assert "Max Memory Used: 0 MB" not in second.log
-        finally:
-            await engine.close()
-            store.close()
-    asyncio.run(scenario())
+        first = await engine.invoke(spec, _inv({}), None, 0)
+        second = await engine.invoke(spec, _inv({}), None, 0)
+        assert first.log.count("START RequestId") == 1 and second.log.count("START RequestId") == 1
+        assert "Max Memory Used: 0 MB" not in second.log
+    _run(scenario)
 
 
 def test_at_the_environment_cap_queued_invocations_reuse_warm_environments():
-    async def scenario():
-        store = Store(None)
-        engine = Engine(None, store)
+    async def scenario(engine, store):
         engine.max_environments = 2
         spec = _spec(store)
-        try:
-            outs = await asyncio.gather(*[engine.invoke(spec, _inv({"sleep": 0.05}), None, 0) for _ in range(12)])
-            pids = {json.loads(o.payload)["pid"] for o in outs}
-            assert len(pids) == 2 and engine.live == 2          # 10 of them waited for a warm one
-            assert sum(o.init_ms is not None for o in outs) == 2
-        finally:
-            await engine.close()
-            store.close()
-    asyncio.run(scenario())
+        outs = await asyncio.gather(*[engine.invoke(spec, _inv({"sleep": 0.05}), None, 0) for _ in range(12)])
+        pids = {json.loads(o.payload)["pid"] for o in outs}
+        assert len(pids) == 2 and engine.live == 2          # 10 of them waited for a warm one
+        assert sum(o.init_ms is not None for o in outs) == 2
+    _run(scenario)
 
 
 def test_provisioned_environments_start_ahead_serve_their_qualifier_survive_reaping_and_are_replaced():
-    async def scenario():
-        store = Store(None)
-        engine = Engine(None, store)
+    async def scenario(engine, store):
         spec = _spec(store, timeout=1)
         spec.version = "1"
-        try:
-            prov = engine.provision(spec, "live", 2)
-            assert prov.status == "IN_PROGRESS" and not prov.envs
-            await prov.task
-            assert prov.status == "READY" and len(prov.envs) == 2
-            pids = {e.proc.pid for e in prov.envs}
-            assert all(e.env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency" for e in prov.envs)
-            # the qualifier's invocations take them: no cold start, no Init Duration
-            out = await engine.invoke(spec, _inv({}), None, 0, "live")
-            assert json.loads(out.payload)["pid"] in pids and out.init_ms is None
-            assert "Init Duration" not in out.log and "INIT_START" not in out.log
-            # another qualifier of the same version starts an on-demand environment
-            other = await engine.invoke(spec, _inv({}), None, 0, "1")
-            assert json.loads(other.payload)["pid"] not in pids and "Init Duration" in other.log
-            # idle reaping stops the on-demand one only
-            engine.idle_seconds = 0
-            engine.reap(time.monotonic() + 1)
-            assert {e["pid"] for e in engine.environments()} == pids
-            # a timeout kills one; it is replaced
-            timed = await engine.invoke(spec, _inv({"sleep": 5}), None, 0, "live")
-            assert timed.error_type == "Sandbox.Timedout"
-            await prov.task
-            assert prov.status == "READY" and len(prov.envs) == 2 and len({e.proc.pid for e in prov.envs} & pids) == 1
-            # a lower count stops the surplus; unprovisioning stops the rest
-            engine.provision(spec, "live", 1)
-            await prov.task
-            assert len(prov.envs) == 1 and len(engine.environments()) == 1
-            last = prov.envs[0].proc.pid
-            engine.unprovision(spec.account, spec.region, spec.name, "live")
-            await asyncio.sleep(0.2)
-            assert engine.environments() == [] and _dead(last)
-        finally:
-            await engine.close()
-            store.close()
-    asyncio.run(scenario())
+        prov = engine.provision(spec, "live", 2)
+        assert prov.status == "IN_PROGRESS" and not prov.envs
+        await prov.task
+        assert prov.status == "READY" and len(prov.envs) == 2
+        pids = {e.proc.pid for e in prov.envs}
+        assert all(e.env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency" for e in prov.envs)
+        # the qualifier's invocations take them: no cold start, no Init Duration
+        out = await engine.invoke(spec, _inv({}), None, 0, "live")
+        assert json.loads(out.payload)["pid"] in pids and out.init_ms is None
+        assert "Init Duration" not in out.log and "INIT_START" not in out.log
+        # another qualifier of the same version starts an on-demand environment
+        other = await engine.invoke(spec, _inv({}), None, 0, "1")
+        assert json.loads(other.payload)["pid"] not in pids and "Init Duration" in other.log
+        # idle reaping stops the on-demand one only
+        engine.idle_seconds = 0
+        engine.reap(time.monotonic() + 1)
+        assert {e["pid"] for e in engine.environments()} == pids
+        # a timeout kills one; it is replaced
+        timed = await engine.invoke(spec, _inv({"sleep": 5}), None, 0, "live")
+        assert timed.error_type == "Sandbox.Timedout"
+        await prov.task
+        assert prov.status == "READY" and len(prov.envs) == 2 and len({e.proc.pid for e in prov.envs} & pids) == 1
+        # a lower count stops the surplus; unprovisioning stops the rest
+        engine.provision(spec, "live", 1)
+        await prov.task
+        assert len(prov.envs) == 1 and len(engine.environments()) == 1
+        last = prov.envs[0].proc.pid
+        engine.unprovision(spec.account, spec.region, spec.name, "live")
+        await asyncio.sleep(0.2)
+        assert engine.environments() == [] and _dead(last)
+    _run(scenario)
 
 
 def test_provisioning_that_cannot_initialise_fails_with_the_reason():
-    async def scenario():
-        store = Store(None)
-        engine = Engine(None, store)
+    async def scenario(engine, store):
         spec = _spec(store)
         spec.version, spec.handler = "1", "missing.handler"
-        try:
-            prov = engine.provision(spec, "1", 1)
-            await prov.task
-            assert prov.status == "FAILED" and "Runtime.ImportModuleError" in prov.reason and not prov.envs
-            assert engine.environments() == []
-        finally:
-            await engine.close()
-            store.close()
-    asyncio.run(scenario())
+        prov = engine.provision(spec, "1", 1)
+        await prov.task
+        assert prov.status == "FAILED" and "Runtime.ImportModuleError" in prov.reason and not prov.envs
+        assert engine.environments() == []
+    _run(scenario)
 
 
 def test_a_provisioned_environment_that_dies_idle_is_replaced_and_stays_allocated_meanwhile():
     from haneul.services.awslambda.provisioning import summary
 
-    async def scenario():
-        store = Store(None)
-        engine = Engine(None, store)
+    async def scenario(engine, store):
         spec = _spec(store)
         spec.version = "1"
-        try:
-            prov = engine.provision(spec, "live", 2)
-            assert summary([prov], 2)["Status"] == "IN_PROGRESS"
-            await prov.task
-            assert summary([prov], 2) == {"AllocatedProvisionedConcurrentExecutions": 2,
-                                          "AvailableProvisionedConcurrentExecutions": 2, "Status": "READY"}
-            victim = prov.envs[0]
-            os.kill(victim.proc.pid, 9)               # dies between invocations
-            for _ in range(200):
-                if victim not in prov.envs:
-                    break
-                await asyncio.sleep(0.005)
-            # let go at once; while its replacement starts the config stays READY and allocated
-            assert victim not in prov.envs and victim.state == "dead"
-            assert summary([prov], 2) == {"AllocatedProvisionedConcurrentExecutions": 2,
-                                          "AvailableProvisionedConcurrentExecutions": 1, "Status": "READY"}
-            await prov.task
-            assert len(prov.envs) == 2 and victim.proc.pid not in {e.proc.pid for e in prov.envs}
-            assert summary([prov], 2)["AvailableProvisionedConcurrentExecutions"] == 2
-            out = await engine.invoke(spec, _inv({}), None, 0, "live")
-            assert out.error_type is None and out.init_ms is None
-        finally:
-            await engine.close()
-            store.close()
-    asyncio.run(scenario())
+        prov = engine.provision(spec, "live", 2)
+        assert summary([prov], 2)["Status"] == "IN_PROGRESS"
+        await prov.task
+        assert summary([prov], 2) == {"AllocatedProvisionedConcurrentExecutions": 2,
+                                      "AvailableProvisionedConcurrentExecutions": 2, "Status": "READY"}
+        victim = prov.envs[0]
+        os.kill(victim.proc.pid, 9)               # dies between invocations
+        for _ in range(200):
+            if victim not in prov.envs:
+                break
+            await asyncio.sleep(0.005)
+        # let go at once; while its replacement starts the config stays READY and allocated
+        assert victim not in prov.envs and victim.state == "dead"
+        assert summary([prov], 2) == {"AllocatedProvisionedConcurrentExecutions": 2,
+                                      "AvailableProvisionedConcurrentExecutions": 1, "Status": "READY"}
+        await prov.task
+        assert len(prov.envs) == 2 and victim.proc.pid not in {e.proc.pid for e in prov.envs}
+        assert summary([prov], 2)["AvailableProvisionedConcurrentExecutions"] == 2
+        out = await engine.invoke(spec, _inv({}), None, 0, "live")
+        assert out.error_type is None and out.init_ms is None
+    _run(scenario)
