@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -104,21 +105,31 @@ def make_client(endpoint: str, service: str, account: str, region: str = "us-eas
                         aws_session_token=kw.pop("session_token", None), config=config, **kw)
 
 
-@pytest.fixture(scope="session")
-def haneul_server():
+class ExternalServer:
+    """A server someone else started (HANEUL_ENDPOINT): used as is, never stopped."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint.rstrip("/")
+        self.port = urlsplit(self.endpoint).port
+
+
+def serve(server_class=None):
+    """Yield HANEUL_ENDPOINT's server if set, else a started `server_class()` stopped after:
+    the body of a session fixture."""
     endpoint = os.environ.get("HANEUL_ENDPOINT")
     if endpoint:
-        class External:
-            pass
-        ext = External()
-        ext.endpoint = endpoint.rstrip("/")
-        yield ext
+        yield ExternalServer(endpoint)
         return
-    server = ServerProcess().start()
+    server = (server_class or ServerProcess)().start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def haneul_server():
+    yield from serve()
 
 
 @pytest.fixture

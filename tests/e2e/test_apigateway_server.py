@@ -4,13 +4,12 @@ API answers on."""
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 
 import pytest
 
-from haneul.testing import ServerProcess, make_client
+from haneul.testing import ServerProcess, make_client, serve
 
 
 class GatewayServer(ServerProcess):
@@ -19,20 +18,7 @@ class GatewayServer(ServerProcess):
 
 @pytest.fixture(scope="session")
 def gw_server():
-    endpoint = os.environ.get("HANEUL_ENDPOINT")
-    if endpoint:
-        class External:
-            pass
-        ext = External()
-        ext.endpoint = endpoint.rstrip("/")
-        ext.port = int(endpoint.rsplit(":", 1)[1].split("/")[0])
-        yield ext
-        return
-    server = GatewayServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serve(GatewayServer)
 
 
 @pytest.fixture
